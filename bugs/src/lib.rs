@@ -1,0 +1,1 @@
+//! debugenv-bugs (in progress).

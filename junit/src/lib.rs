@@ -1,0 +1,1 @@
+//! debugenv-junit (in progress).

@@ -1,0 +1,1 @@
+//! debugenv-reward (in progress).

@@ -1,0 +1,1 @@
+//! debugenv-sandbox (in progress).

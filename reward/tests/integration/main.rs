@@ -1,0 +1,5 @@
+//! Integration tests of `debugenv-reward`: one binary, one module per topic.
+
+mod config;
+mod properties;
+mod tracker;

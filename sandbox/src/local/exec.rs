@@ -1,0 +1,190 @@
+//! Running one command of a local sandbox: process group, confinement, capped
+//! output, timeout with SIGTERM, grace, SIGKILL of the whole tree.
+
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+use super::Inner;
+use crate::command::CappedBuf;
+use crate::path::symlink_escape;
+use crate::sys;
+use crate::{Command, Error, ErrorKind, ExecOutput, ExitStatus, Result};
+
+/// Reads a stream to its end, keeping at most `limit` bytes: memory stays
+/// bounded however much the command writes.
+async fn read_capped(mut r: impl AsyncRead + Unpin, limit: usize) -> CappedBuf {
+    let mut buf = CappedBuf::new(limit);
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        match r.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => buf.push(&chunk[..n]),
+        }
+    }
+    buf
+}
+
+fn convert(s: std::process::ExitStatus) -> ExitStatus {
+    match (s.code(), s.signal()) {
+        (Some(c), _) => ExitStatus::Code(c),
+        (None, Some(sig)) => ExitStatus::Signal(sig),
+        (None, None) => ExitStatus::Code(-1),
+    }
+}
+
+pub(super) async fn run(inner: &Inner, cmd: &Command) -> Result<ExecOutput> {
+    cmd.validate()?;
+    let cwd = match &cmd.cwd {
+        None => inner.ws_root.clone(),
+        Some(dir) => {
+            let p = inner.resolve("run command", dir, false)?;
+            if !p.is_dir() {
+                return Err(Error::new(
+                    "failed to run command",
+                    ErrorKind::Exec {
+                        message: format!("working directory `{dir}` is not a directory"),
+                    },
+                ));
+            }
+            if !p.starts_with(&inner.ws_root) {
+                return Err(symlink_escape("run command", dir));
+            }
+            p
+        }
+    };
+    let argv = cmd.full_argv();
+    let mut std_cmd = std::process::Command::new(&argv[0]);
+    std_cmd
+        .args(&argv[1..])
+        .env_clear()
+        .envs(inner.env.iter().map(|(k, v)| (k, v)))
+        .envs(cmd.env.iter().map(|(k, v)| (k, v)))
+        .current_dir(&cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    sys::confine(&mut std_cmd, inner.confinement);
+    let mut child_cmd = tokio::process::Command::from(std_cmd);
+    child_cmd.kill_on_drop(true);
+
+    let start = Instant::now();
+    let mut child = match child_cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            // Mirror a shell: 127 for a missing program, 126 for one that cannot run.
+            let code = if e.kind() == std::io::ErrorKind::NotFound {
+                127
+            } else {
+                126
+            };
+            let mut out = ExecOutput::new(
+                Vec::new(),
+                format!("debugenv-sandbox: {}: {e}\n", argv[0]).into_bytes(),
+                ExitStatus::Code(code),
+            );
+            out.duration = start.elapsed();
+            return Ok(out);
+        }
+    };
+    let pgid = child.id().map(|p| p as i32).ok_or_else(|| {
+        Error::new(
+            "failed to run command",
+            ErrorKind::Exec {
+                message: "child exited before it could be supervised".into(),
+            },
+        )
+    })?;
+    let out_task = tokio::spawn(read_capped(
+        child.stdout.take().expect("piped"),
+        cmd.output_limit,
+    ));
+    let err_task = tokio::spawn(read_capped(
+        child.stderr.take().expect("piped"),
+        cmd.output_limit,
+    ));
+
+    let wait_err = |e: std::io::Error| Error::io("failed to wait for command", e);
+    let mut timed_out = false;
+    let status = match tokio::time::timeout(cmd.timeout, child.wait()).await {
+        Ok(s) => s.map_err(wait_err)?,
+        Err(_) => {
+            timed_out = true;
+            let _ = sys::kill(-pgid, libc::SIGTERM);
+            let grace_end = Instant::now() + inner.opts.kill_grace;
+            // Wait for the leader and the rest of its group, up to the grace period.
+            let mut status = None;
+            while Instant::now() < grace_end {
+                if status.is_none() {
+                    status = child.try_wait().map_err(wait_err)?;
+                }
+                if status.is_some() && !sys::group_alive(pgid) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            let _ = sys::kill(-pgid, libc::SIGKILL);
+            match status {
+                Some(s) => s,
+                None => child.wait().await.map_err(wait_err)?,
+            }
+        }
+    };
+    // Background processes do not outlive their command.
+    let _ = sys::kill(-pgid, libc::SIGKILL);
+    let duration = start.elapsed();
+
+    // Descendants that left the group may still hold the pipes open.
+    let readers = async { (out_task.await, err_task.await) };
+    tokio::pin!(readers);
+    let (out, err) = match tokio::time::timeout(Duration::from_millis(300), &mut readers).await {
+        Ok(r) => r,
+        Err(_) => {
+            if let Some((uid, _)) = inner.agent {
+                tokio::task::spawn_blocking(move || sys::kill_uid(uid))
+                    .await
+                    .ok();
+            }
+            match tokio::time::timeout(Duration::from_secs(2), &mut readers).await {
+                Ok(r) => r,
+                Err(_) => {
+                    return Err(Error::new(
+                        "failed to collect command output",
+                        ErrorKind::Exec {
+                            message: "a process that escaped the command's group keeps its \
+                                      output open"
+                                .into(),
+                        },
+                    ));
+                }
+            }
+        }
+    };
+    let join_err = |e: tokio::task::JoinError| {
+        Error::new(
+            "failed to collect command output",
+            ErrorKind::Exec {
+                message: e.to_string(),
+            },
+        )
+    };
+    let (out, err) = (out.map_err(join_err)?, err.map_err(join_err)?);
+    if timed_out {
+        if let Some((uid, _)) = inner.agent {
+            tokio::task::spawn_blocking(move || sys::kill_uid(uid))
+                .await
+                .ok();
+        }
+    }
+    Ok(ExecOutput {
+        truncated: out.dropped > 0 || err.dropped > 0,
+        stdout: out.data,
+        stderr: err.data,
+        status: convert(status),
+        duration,
+        timed_out,
+    })
+}

@@ -9,9 +9,10 @@ use serde::Serialize;
 ///
 /// Derived from the case's children: an `<error>` or `<failure>` makes it
 /// [`Errored`](Outcome::Errored) or [`Failed`](Outcome::Failed) (when both are
-/// present, as pytest writes for a failing test whose teardown also fails,
-/// `Failed` wins: the test body's result); otherwise `<skipped>` makes it
-/// [`Skipped`](Outcome::Skipped); otherwise it [`Passed`](Outcome::Passed).
+/// present, `Failed` wins: the test body's result); otherwise `<skipped>` or
+/// a `status` attribute of `disabled`, `notrun` or `skipped` (CTest, behave)
+/// makes it [`Skipped`](Outcome::Skipped); otherwise it
+/// [`Passed`](Outcome::Passed).
 /// xfail/xpass information is kept in [`TestCase::expectation`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -51,7 +52,8 @@ impl fmt::Display for Outcome {
 #[non_exhaustive]
 pub enum Expectation {
     /// Marked xfail and failed as expected (pytest writes
-    /// `<skipped type="pytest.xfail">`); outcome [`Outcome::Skipped`].
+    /// `<skipped type="pytest.xfail">`, unittest-xml-reporting
+    /// `<skipped type="XFAIL">`); outcome [`Outcome::Skipped`].
     XFailed,
     /// Marked xfail but passed; with `strict=True` pytest writes a
     /// `<failure>` whose message starts with `[XPASS(strict)]` (outcome
@@ -161,6 +163,9 @@ pub struct TestCase {
     pub timestamp: Option<String>,
     /// The `assertions` attribute.
     pub assertions: Option<u64>,
+    /// The `status` attribute (CTest: `run`, `fail`, `notrun`, `disabled`;
+    /// behave: `passed`, `failed`, `skipped`).
+    pub status: Option<String>,
     /// The result.
     pub outcome: Outcome,
     /// pytest xfail / strict xpass, when recognised.
@@ -197,6 +202,7 @@ impl TestCase {
             time: None,
             timestamp: None,
             assertions: None,
+            status: None,
             outcome: Outcome::Passed,
             expectation: None,
             failures: Vec::new(),
@@ -246,7 +252,13 @@ impl TestCase {
             Outcome::Failed
         } else if !self.errors.is_empty() {
             Outcome::Errored
-        } else if self.skipped.is_some() {
+        } else if self.skipped.is_some()
+            || self
+                .status
+                .as_deref()
+                .is_some_and(|s| matches!(s, "disabled" | "notrun" | "skipped"))
+        {
+            // CTest writes a disabled test as `status="disabled"` without `<skipped>`.
             Outcome::Skipped
         } else {
             Outcome::Passed
@@ -257,7 +269,7 @@ impl TestCase {
                     .skipped
                     .as_ref()
                     .and_then(|s| s.kind_attr.as_deref())
-                    .is_some_and(|t| t == "pytest.xfail") =>
+                    .is_some_and(|t| t == "pytest.xfail" || t == "XFAIL") =>
             {
                 Some(Expectation::XFailed)
             }

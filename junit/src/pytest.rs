@@ -16,12 +16,12 @@
 //!   case carries `file` (xunit1), a heuristic otherwise (class names start
 //!   with an upper-case letter, modules do not).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
 use serde::Serialize;
 
-use crate::model::TestCase;
+use crate::model::{Outcome, TestCase};
 
 /// A pytest node id (`path/to/test_file.py::Class::test_name[params]`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -113,15 +113,13 @@ fn escape_like_pytest(s: &str) -> String {
         .collect()
 }
 
-/// Whether a case is pytest's report of a module that failed to import:
-/// an empty `classname`, and an `<error>` whose message says
-/// `collection failure`.
+/// Whether a case is pytest's report of a module that failed to import: an
+/// `<error message="collection failure">` (its `classname` is empty, or the
+/// `junit_prefix`, and its `name` the dotted module path).
 pub fn is_collection_error(case: &TestCase) -> bool {
-    case.classname.as_deref().is_none_or(str::is_empty)
-        && case
-            .errors
-            .iter()
-            .any(|e| e.message.as_deref() == Some("collection failure"))
+    case.errors
+        .iter()
+        .any(|e| e.message.as_deref() == Some("collection failure"))
 }
 
 /// Best-effort node id of a case without a list of known node ids.
@@ -134,7 +132,7 @@ pub fn is_collection_error(case: &TestCase) -> bool {
 /// ids is known.
 pub fn node_id(case: &TestCase) -> Option<NodeId> {
     let classname = case.classname.as_deref().unwrap_or("");
-    if classname.is_empty() {
+    if classname.is_empty() || is_collection_error(case) {
         if case.name.is_empty() {
             return None;
         }
@@ -187,8 +185,9 @@ pub fn node_id(case: &TestCase) -> Option<NodeId> {
 pub enum Resolution {
     /// Exactly one known node id.
     Test(NodeId),
-    /// A collection error of this module (a known node id's file): every
-    /// known test in it did not run.
+    /// A collection error of this module: every known test in it did not
+    /// run. The path is a known node id's file when one matches, otherwise
+    /// derived from the case (`file`, or the dotted module name).
     Module(NodeId),
     /// Several known node ids mangle to this case and `file` did not decide.
     Ambiguous(Vec<NodeId>),
@@ -215,7 +214,7 @@ pub enum Resolution {
 #[derive(Debug, Clone, Default)]
 pub struct Resolver {
     tests: HashMap<(String, String), Vec<NodeId>>,
-    modules: HashMap<String, NodeId>,
+    modules: HashMap<(String, String), NodeId>,
 }
 
 impl Resolver {
@@ -234,21 +233,31 @@ impl Resolver {
                 .or_default()
                 .push(id.clone());
             let path = id.path().to_owned();
-            let (_, module) = junit_names(&path, None);
-            r.modules.entry(module).or_insert(NodeId(path));
+            r.modules
+                .entry(junit_names(&path, prefix))
+                .or_insert(NodeId(path));
         }
         r
     }
 
     /// The node id(s) a case stands for.
     pub fn resolve(&self, case: &TestCase) -> Resolution {
-        let classname = case.classname.clone().unwrap_or_default();
-        if classname.is_empty() {
-            if let Some(m) = self.modules.get(&case.name) {
+        let key = (
+            case.classname.clone().unwrap_or_default(),
+            case.name.clone(),
+        );
+        if is_collection_error(case) {
+            // A module whose tests are in the universe, or (when none of its
+            // tests is known, as after a fresh import error) its path from
+            // `file` / the dotted name.
+            if let Some(m) = self.modules.get(&key) {
                 return Resolution::Module(m.clone());
             }
+            if let Some(guess) = node_id(case) {
+                return Resolution::Module(guess);
+            }
         }
-        match self.tests.get(&(classname, case.name.clone())) {
+        match self.tests.get(&key) {
             None => Resolution::Unknown,
             Some(ids) if ids.len() == 1 => Resolution::Test(ids[0].clone()),
             Some(ids) => {
@@ -263,6 +272,66 @@ impl Resolver {
                 Resolution::Ambiguous(ids.clone())
             }
         }
+    }
+}
+
+/// The result of one node id after combining every `<testcase>` written
+/// for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Combined {
+    /// The outcome (see [`Outcomes::collect`] for the rule).
+    pub outcome: Outcome,
+    /// How many `<testcase>` elements carried this node id.
+    pub elements: usize,
+}
+
+/// Per-node-id results of a pytest report.
+///
+/// pytest can write several `<testcase>` elements for one node id:
+/// pytest-rerunfailures writes every attempt (earlier attempts without a
+/// result element, the final one last), and pytest writes a teardown error
+/// after a failed test as a second element. The *last* element decides,
+/// except that a teardown error right after a failure keeps `Failed`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Outcomes {
+    /// One entry per resolved node id.
+    pub tests: BTreeMap<NodeId, Combined>,
+    /// Modules that failed to collect (their tests did not run).
+    pub broken_modules: BTreeSet<NodeId>,
+    /// Indices of cases not in the universe.
+    pub unknown: Vec<usize>,
+    /// Indices of cases that matched several node ids.
+    pub ambiguous: Vec<usize>,
+}
+
+impl Outcomes {
+    /// Resolve and combine `cases` (usually `&report.cases`).
+    pub fn collect(cases: &[TestCase], resolver: &Resolver) -> Outcomes {
+        let mut out = Outcomes::default();
+        for (i, case) in cases.iter().enumerate() {
+            match resolver.resolve(case) {
+                Resolution::Test(id) => {
+                    let entry = out.tests.entry(id).or_insert(Combined {
+                        outcome: case.outcome,
+                        elements: 0,
+                    });
+                    let keep_failed =
+                        entry.outcome == Outcome::Failed && case.outcome == Outcome::Errored;
+                    if entry.elements > 0 && !keep_failed {
+                        entry.outcome = case.outcome;
+                    }
+                    entry.elements += 1;
+                }
+                Resolution::Module(m) => {
+                    out.broken_modules.insert(m);
+                }
+                Resolution::Ambiguous(_) => out.ambiguous.push(i),
+                Resolution::Unknown => out.unknown.push(i),
+            }
+        }
+        out
     }
 }
 
@@ -342,10 +411,46 @@ mod tests {
             r.resolve(&case("a.b", "test_x", Some("a.b.py"))),
             Resolution::Test(NodeId::new("a.b.py::test_x"))
         );
+        let mut broken = case("", "c.test_d", None);
         assert_eq!(
-            r.resolve(&case("", "c.test_d", None)),
+            r.resolve(&broken),
+            Resolution::Unknown,
+            "not a collection error"
+        );
+        broken.errors.push(crate::Detail {
+            message: Some("collection failure".into()),
+            ..crate::Detail::default()
+        });
+        assert_eq!(
+            r.resolve(&broken),
             Resolution::Module(NodeId::new("c/test_d.py"))
         );
         assert_eq!(r.resolve(&case("zzz", "test_x", None)), Resolution::Unknown);
+    }
+
+    #[test]
+    fn outcomes_take_the_last_element_but_keep_a_failure_before_a_teardown_error() {
+        let r = Resolver::new(["t.py::a", "t.py::b", "t.py::c"], None);
+        let with = |name: &str, outcome: Outcome| {
+            let mut c = case("t", name, None);
+            c.outcome = outcome;
+            c
+        };
+        let cases = [
+            with("a", Outcome::Passed),
+            with("a", Outcome::Failed),
+            with("b", Outcome::Failed),
+            with("b", Outcome::Errored),
+            with("c", Outcome::Failed),
+            with("c", Outcome::Passed),
+            with("zzz", Outcome::Passed),
+        ];
+        let o = Outcomes::collect(&cases, &r);
+        let get = |id: &str| o.tests[&NodeId::new(id)];
+        assert_eq!(get("t.py::a").outcome, Outcome::Failed);
+        assert_eq!(get("t.py::a").elements, 2);
+        assert_eq!(get("t.py::b").outcome, Outcome::Failed);
+        assert_eq!(get("t.py::c").outcome, Outcome::Passed);
+        assert_eq!(o.unknown, [6]);
     }
 }

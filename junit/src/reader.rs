@@ -763,6 +763,7 @@ impl<R: BufRead> JunitReader<R> {
                 b"line" => case.line = self.number(EL, attr, "a line number")?,
                 b"time" => case.time = self.seconds(EL, attr)?,
                 b"timestamp" => case.timestamp = Some(self.value(EL, attr)?),
+                b"status" => case.status = Some(self.value(EL, attr)?),
                 b"assertions" => {
                     case.assertions = self.number(EL, attr, "a non-negative integer")?;
                 }

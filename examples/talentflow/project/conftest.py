@@ -1,0 +1,167 @@
+"""Fixtures shared by the whole suite: companies, users by role, API clients,
+factories, Redis hygiene. Helpers for races, fresh imports, loopback servers
+and the Celery worker live in ``tests/support.py``."""
+import os
+
+import pytest
+import redis
+from django.conf import settings
+
+CATEGORIES = ("unit", "integration", "system", "security")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test carries exactly the category marker of its directory."""
+    problems = []
+    for item in items:
+        parts = item.nodeid.split("/")
+        directory = parts[1] if len(parts) > 2 and parts[0] == "tests" else None
+        marks = {m.name for m in item.iter_markers() if m.name in CATEGORIES}
+        if directory not in CATEGORIES or marks != {directory}:
+            problems.append(f"{item.nodeid}: category markers {sorted(marks)} (directory {directory})")
+    if problems:
+        raise pytest.UsageError("tests with a wrong category marker:\n" + "\n".join(problems))
+
+
+_redis_clients = {}
+
+
+def _redis(db):
+    if db not in _redis_clients:
+        _redis_clients[db] = redis.Redis.from_url(f"{settings.REDIS_URL}/{db}")
+    return _redis_clients[db]
+
+
+@pytest.fixture(autouse=True)
+def _clean_caches():
+    """Each test starts with empty caches (Django cache and analytics cache)."""
+    _redis(0).flushdb()
+    _redis(3).flushdb()
+    yield
+
+
+@pytest.fixture
+def redis_admin():
+    return _redis(3)
+
+
+# ------------------------------------------------------------------ people
+
+
+@pytest.fixture
+def company(db):
+    from apps.accounts.models import Company
+
+    return Company.objects.create(name="Acme Talent", slug="acme", timezone="America/New_York")
+
+
+@pytest.fixture
+def other_company(db):
+    from apps.accounts.models import Company
+
+    return Company.objects.create(name="Globex", slug="globex", timezone="Europe/Berlin")
+
+
+@pytest.fixture
+def make_user(db):
+    from apps.accounts.models import User
+
+    def make(company, role="recruiter", username=None, **extra):
+        username = username or f"{role}-{company.slug}-{User.objects.count() + 1}"
+        return User.objects.create_user(
+            username=username, email=f"{username}@{company.slug}.example", password="pw-unused-123",
+            company=company, role=role, **extra,
+        )
+
+    return make
+
+
+@pytest.fixture
+def admin(company, make_user):
+    return make_user(company, "admin", "alice")
+
+
+@pytest.fixture
+def recruiter(company, make_user):
+    return make_user(company, "recruiter", "rita")
+
+
+@pytest.fixture
+def interviewer(company, make_user):
+    return make_user(company, "interviewer", "ivan", timezone="America/New_York")
+
+
+@pytest.fixture
+def viewer(company, make_user):
+    return make_user(company, "viewer", "vera")
+
+
+@pytest.fixture
+def api():
+    """``api(user)``: a DRF client authenticated with an access token for ``user``."""
+    from rest_framework.test import APIClient
+
+    from apps.accounts.oauth import mint_access
+
+    def make(user=None, impersonator=None):
+        client = APIClient()
+        if user is not None:
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {mint_access(user, impersonator=impersonator)}")
+        return client
+
+    return make
+
+
+# --------------------------------------------------------------- factories
+
+
+@pytest.fixture
+def make_candidate(db):
+    from apps.candidates.models import Candidate
+    from apps.candidates.tasks import set_skills
+
+    counter = {"n": 0}
+
+    def make(company, first_name=None, last_name="Doe", email=None, skills=None, **extra):
+        counter["n"] += 1
+        n = counter["n"]
+        candidate = Candidate.objects.create(
+            company=company,
+            first_name=first_name or f"Cand{n}",
+            last_name=last_name,
+            email=email or f"cand{n}@{company.slug}.example",
+            **extra,
+        )
+        if skills:
+            set_skills(candidate, skills)
+        return candidate
+
+    return make
+
+
+@pytest.fixture
+def make_job(db):
+    from apps.candidates.models import Skill
+    from apps.candidates.utils import skill_slug
+    from apps.jobs.models import Job, JobSkill
+
+    def make(company, title="Backend Engineer", requirements=(), **extra):
+        job = Job.objects.create(company=company, title=title, **extra)
+        for name, weight, level in requirements:
+            slug = skill_slug(name)
+            skill, _ = Skill.objects.get_or_create(slug=slug, defaults={"name": name})
+            JobSkill.objects.create(job=job, skill=skill, weight=weight, required_level=level)
+        return job
+
+    return make
+
+
+@pytest.fixture
+def celery_eager_off():
+    """Send tasks to a real broker for the duration of the test."""
+    from talentflow.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    yield app
+    app.conf.task_always_eager = previous

@@ -1,0 +1,4 @@
+"""TalentFlow: talent management for recruiting teams."""
+from .celery import app as celery_app
+
+__all__ = ("celery_app",)

@@ -45,25 +45,84 @@ def redis_admin():
     return _redis(3)
 
 
+# ---------------------------------------------------------------- database
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(
+    request, django_test_environment, django_db_blocker, django_db_use_migrations,
+    django_db_keepdb, django_db_createdb, django_db_modify_db_settings,
+):
+    """pytest-django's setup, for the default database whatever the markers
+    (``committed`` tests need it too), without serialising its contents (no
+    test uses serialized rollback)."""
+    from django.test.utils import setup_databases, teardown_databases
+
+    if not django_db_use_migrations:
+        from pytest_django.fixtures import _disable_migrations
+
+        _disable_migrations()
+    keepdb = django_db_keepdb and not django_db_createdb
+    with django_db_blocker.unblock():
+        config = setup_databases(
+            verbosity=request.config.option.verbose, interactive=False,
+            aliases={"default"}, serialized_aliases=set(), keepdb=keepdb,
+        )
+    yield
+    if not keepdb:
+        with django_db_blocker.unblock():
+            teardown_databases(config, verbosity=request.config.option.verbose)
+
+
+_KEEP_TABLES = {"django_migrations", "django_content_type", "auth_permission"}
+
+
+@pytest.fixture
+def committed(django_db_setup, django_db_blocker):
+    """Database access without a wrapping transaction, so other threads see the
+    test's rows; every table is emptied afterwards (one TRUNCATE, no post-migrate
+    handlers: much cheaper than pytest-django's transactional flush)."""
+    from django.db import connection
+
+    django_db_blocker.unblock()
+    try:
+        yield
+    finally:
+        tables = [
+            t for t in connection.introspection.django_table_names(only_existing=True) if t not in _KEEP_TABLES
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE " + ", ".join(connection.ops.quote_name(t) for t in tables) + " RESTART IDENTITY CASCADE")
+        django_db_blocker.restore()
+
+
+@pytest.fixture
+def dbx(request):
+    """``db`` (rolled back) or ``committed`` (for tests marked ``committed``)."""
+    if request.node.get_closest_marker("committed"):
+        return request.getfixturevalue("committed")
+    return request.getfixturevalue("db")
+
+
 # ------------------------------------------------------------------ people
 
 
 @pytest.fixture
-def company(db):
+def company(dbx):
     from apps.accounts.models import Company
 
     return Company.objects.create(name="Acme Talent", slug="acme", timezone="America/New_York")
 
 
 @pytest.fixture
-def other_company(db):
+def other_company(dbx):
     from apps.accounts.models import Company
 
     return Company.objects.create(name="Globex", slug="globex", timezone="Europe/Berlin")
 
 
 @pytest.fixture
-def make_user(db):
+def make_user(dbx):
     from apps.accounts.models import User
 
     def make(company, role="recruiter", username=None, **extra):
@@ -116,7 +175,7 @@ def api():
 
 
 @pytest.fixture
-def make_candidate(db):
+def make_candidate(dbx):
     from apps.candidates.models import Candidate
     from apps.candidates.tasks import set_skills
 
@@ -140,7 +199,7 @@ def make_candidate(db):
 
 
 @pytest.fixture
-def make_job(db):
+def make_job(dbx):
     from apps.candidates.models import Skill
     from apps.candidates.utils import skill_slug
     from apps.jobs.models import Job, JobSkill

@@ -276,3 +276,10 @@ class CeleryWorker:
                 self.proc.wait(5)
         self.log.close()
         os.unlink(self.log.name)
+
+
+def committed_db():
+    """Marker for tests whose threads need to see the test's rows (see conftest ``committed``)."""
+    import pytest
+
+    return pytest.mark.committed

@@ -148,7 +148,7 @@ def rotate_refresh(raw):
     try:
         with transaction.atomic():
             token = (
-                RefreshToken.objects.select_for_update()
+                RefreshToken.objects.select_for_update(of=("self",))
                 .select_related("user", "impersonator")
                 .filter(jti=claims["jti"])
                 .first()

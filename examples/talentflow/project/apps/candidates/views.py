@@ -77,13 +77,13 @@ class CandidateViewSet(viewsets.ModelViewSet):
         points = request.data.get("points", 1)
         if isinstance(points, bool) or not isinstance(points, int) or not 1 <= points <= 100:
             return Response({"points": "must be an integer from 1 to 100"}, status=400)
-        score = tasks.record_engagement.delay(candidate.pk, points).get()
+        score = tasks.record_engagement(candidate.pk, points)
         return Response({"id": candidate.pk, "engagement_score": score})
 
     @action(detail=True, methods=["post"])
     def score(self, request, pk=None):
         candidate = self.get_object()
-        value = tasks.score_candidate_profile.delay(candidate.pk).get()
+        value = tasks.score_candidate_profile(candidate.pk)
         return Response({"id": candidate.pk, "profile_score": value})
 
     # --------------------------------------------------------------- search
@@ -114,14 +114,14 @@ class CandidateViewSet(viewsets.ModelViewSet):
             if not isinstance(rows, list):
                 return Response({"detail": "expected {\"candidates\": [...]} or a text/csv body"}, status=400)
         try:
-            result = tasks.import_candidates.delay(request.user.company_id, rows).get()
+            result = tasks.import_candidates(request.user.company_id, rows)
         except tasks.RowError as exc:
             return Response({"detail": str(exc)}, status=400)
         return Response(result, status=200)
 
     @action(detail=False, methods=["post"])
     def deduplicate(self, request):
-        return Response(tasks.deduplicate.delay(request.user.company_id).get())
+        return Response(tasks.deduplicate(request.user.company_id))
 
     @action(detail=False, methods=["get"])
     def export(self, request):
@@ -136,7 +136,7 @@ class CandidateViewSet(viewsets.ModelViewSet):
         if not isinstance(url, str) or not url:
             return Response({"url": "required"}, status=400)
         try:
-            result = tasks.sync_candidates.delay(request.user.company_id, url).get()
+            result = tasks.sync_candidates(request.user.company_id, url)
         except tasks.SyncError as exc:
             return Response({"detail": str(exc)}, status=400)
         except tasks.RowError as exc:

@@ -96,6 +96,12 @@ def committed(django_db_setup, django_db_blocker):
         django_db_blocker.restore()
 
 
+@pytest.fixture(autouse=True)
+def _committed_marker(request):
+    if request.node.get_closest_marker("committed"):
+        request.getfixturevalue("committed")
+
+
 @pytest.fixture
 def dbx(request):
     """``db`` (rolled back) or ``committed`` (for tests marked ``committed``)."""

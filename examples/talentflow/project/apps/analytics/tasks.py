@@ -57,7 +57,7 @@ def build_pipeline(company_id, now):
 
 
 def build_hiring(company_id, now):
-    since = now - timedelta(days=30)
+    since = (now or timezone.now()) - timedelta(days=30)
     hired = Application.objects.filter(
         job__company_id=company_id, status=Application.Status.HIRED, updated_at__gte=since
     )
@@ -100,7 +100,8 @@ def generate_report(company_id, kind, now=None):
             rows = lock_reports(company_id, REPORT_LOCKS[kind])
             data = BUILDERS[kind](company_id, now)
             report = rows[kind]
-            report.data = data
+            cross_references = {k: v for k, v in report.data.items() if k.endswith("_version")}
+            report.data = {**cross_references, **data}
             report.generated_at = timezone.now()
             if kind == Report.Kind.ACTIVITY:
                 report.period_start = data["period_start"]

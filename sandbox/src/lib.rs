@@ -64,6 +64,8 @@
 //! Rust 1.85 (edition 2024).
 
 mod command;
+#[cfg(feature = "docker")]
+pub mod docker;
 mod error;
 #[cfg(feature = "testing")]
 mod fake;
@@ -77,6 +79,8 @@ pub use command::{
     Change, ChangeKind, Command, DEFAULT_OUTPUT_LIMIT, DEFAULT_TIMEOUT, ExecOutput, ExitStatus,
     Program,
 };
+#[cfg(feature = "docker")]
+pub use docker::{DockerOptions, DockerSandbox, ImageBuilder};
 pub use error::{Error, ErrorKind, Result};
 #[cfg(feature = "testing")]
 pub use fake::FakeSandbox;

@@ -87,14 +87,56 @@ fn announce(id: &str) -> Result<(), BoxError> {
     Ok(())
 }
 
+#[cfg(feature = "docker")]
+async fn reap_docker() -> Result<(), BoxError> {
+    use debugenv_sandbox::docker;
+    let docker = docker::connect(&docker::DockerOptions::default()).await?;
+    let n = docker::DockerSandbox::reap(&docker).await?;
+    println!("docker: removed {n} objects");
+    Ok(())
+}
+
+#[cfg(feature = "docker")]
+async fn hold_docker(spec: &SandboxSpec, image: &str) -> Result<(), BoxError> {
+    use debugenv_sandbox::docker;
+    let opts = docker::DockerOptions::new(image);
+    let docker = docker::connect(&opts).await?;
+    let sb = docker::DockerSandbox::create(&docker, spec, &opts).await?;
+    announce(sb.container_id())?;
+    sb.destroy().await?;
+    Ok(())
+}
+
+#[cfg(feature = "docker")]
+async fn build_image(ctx: &str, tag: &str) -> Result<(), BoxError> {
+    use debugenv_sandbox::docker;
+    let docker = docker::connect(&docker::DockerOptions::default()).await?;
+    let builder = docker::ImageBuilder::new(docker);
+    let t0 = std::time::Instant::now();
+    let base = builder.base_image().await?;
+    println!("base image {base} ready in {:.1?}", t0.elapsed());
+    let t1 = std::time::Instant::now();
+    let id = builder
+        .build_environment(std::path::Path::new(ctx), tag, &base)
+        .await?;
+    println!(
+        "environment image {tag} ({id}) ready in {:.1?}",
+        t1.elapsed()
+    );
+    Ok(())
+}
+
+#[cfg(not(feature = "docker"))]
 async fn reap_docker() -> Result<(), BoxError> {
     Err("built without the `docker` feature".into())
 }
 
+#[cfg(not(feature = "docker"))]
 async fn hold_docker(_: &SandboxSpec, _: &str) -> Result<(), BoxError> {
     Err("built without the `docker` feature".into())
 }
 
+#[cfg(not(feature = "docker"))]
 async fn build_image(_: &str, _: &str) -> Result<(), BoxError> {
     Err("built without the `docker` feature".into())
 }

@@ -5,4 +5,6 @@
 //! `debugenv-sandbox build-image` (`.ci/parts/20-sandbox.sh` does both).
 
 mod conformance;
+#[cfg(feature = "docker")]
+mod docker;
 mod local;

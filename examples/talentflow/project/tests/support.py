@@ -57,9 +57,10 @@ class Observer:
 class Worker:
     """Runs ``fn`` in a thread with its own database connection (short lock timeouts)."""
 
-    def __init__(self, name, fn):
+    def __init__(self, name, fn, db=True):
         self.name = name
         self.fn = fn
+        self.db = db
         self.result = None
         self.error = None
         self.pid = None
@@ -69,16 +70,18 @@ class Worker:
 
     def _run(self):
         try:
-            with connection.cursor() as cursor:
-                cursor.execute("SET lock_timeout = '8s'")
-                cursor.execute("SET deadlock_timeout = '50ms'")
-                cursor.execute("SELECT pg_backend_pid()")
-                self.pid = cursor.fetchone()[0]
+            if self.db:
+                with connection.cursor() as cursor:
+                    cursor.execute("SET lock_timeout = '8s'")
+                    cursor.execute("SET deadlock_timeout = '50ms'")
+                    cursor.execute("SELECT pg_backend_pid()")
+                    self.pid = cursor.fetchone()[0]
             self.result = self.fn()
         except BaseException as exc:  # noqa: BLE001 - reported to the test
             self.error = exc
         finally:
-            connection.close()
+            if self.db:
+                connection.close()
             self.done.set()
 
     def start(self):
@@ -129,8 +132,8 @@ def race(first, second, checkpoint_name, second_waits=True, timeout=15):
     return a, b
 
 
-def run_threads(*fns, timeout=20):
-    workers = [Worker(f"worker-{i}", fn) for i, fn in enumerate(fns)]
+def run_threads(*fns, timeout=20, db=True):
+    workers = [Worker(f"worker-{i}", fn, db=db) for i, fn in enumerate(fns)]
     for w in workers:
         w.start()
     for w in workers:

@@ -261,6 +261,14 @@ pub enum GraphProblemKind {
         /// The bug.
         bug: BugId,
     },
+    /// The universe or its (test, bug) pairs exceed `u32::MAX` entries.
+    #[error("{tests} tests with {pairs} (test, bug) pairs exceed the supported 4294967295")]
+    TooLarge {
+        /// Tests in the universe.
+        tests: usize,
+        /// (test, bug) pairs.
+        pairs: usize,
+    },
     /// A test of the universe names a bug the manifest does not define.
     #[error("test `{test}` names unknown bug `{bug}`")]
     UnknownBugInTest {

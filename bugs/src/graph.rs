@@ -61,6 +61,10 @@ pub struct BugGraph {
     /// Tests of bug `b`: `tests[offsets[b]..offsets[b + 1]]` (universe positions).
     offsets: Vec<usize>,
     tests: Vec<u32>,
+    /// Bugs of test `t`: `test_bugs[test_offsets[t]..test_offsets[t + 1]]`; the
+    /// grading walks this one in universe order, so memory is read sequentially.
+    test_offsets: Vec<u32>,
+    test_bugs: Vec<u32>,
     /// Direct prerequisites of bug `b`, sorted.
     prereqs: Vec<Vec<u32>>,
 }
@@ -189,6 +193,16 @@ impl BugGraph {
             }
         }
         problems.extend(unknown);
+        let pairs: usize = counts.iter().sum();
+        if u32::try_from(universe.len()).is_err() || u32::try_from(pairs).is_err() {
+            problems.push(problem(
+                None,
+                GraphProblemKind::TooLarge {
+                    tests: universe.len(),
+                    pairs,
+                },
+            ));
+        }
         if !problems.is_empty() {
             return Err(GraphError { problems });
         }
@@ -200,12 +214,17 @@ impl BugGraph {
         }
         let mut fill = offsets.clone();
         let mut tests = vec![0u32; offsets[bugs.len()]];
+        let mut test_offsets = Vec::with_capacity(universe.len() + 1);
+        let mut test_bugs = Vec::with_capacity(tests.len());
+        test_offsets.push(0);
         for (pos, t) in universe.tests().iter().enumerate() {
             for bug in &t.bugs {
                 let b = index[bug];
                 tests[fill[b]] = pos as u32;
                 fill[b] += 1;
+                test_bugs.push(b as u32);
             }
+            test_offsets.push(test_bugs.len() as u32); // checked above: pairs fit in u32
         }
         for p in &mut prereqs {
             p.sort_unstable();
@@ -222,6 +241,8 @@ impl BugGraph {
             index,
             offsets,
             tests,
+            test_offsets,
+            test_bugs,
             prereqs,
         })
     }
@@ -299,21 +320,25 @@ impl BugGraph {
     /// Each bug's progress (in bug order): tests passing, tests, unfixed direct
     /// prerequisites. Linear in the number of (test, bug) pairs plus edges.
     pub fn progress(&self, outcomes: &Outcomes) -> Vec<BugProgress> {
-        let passed: Vec<u32> = (0..self.bugs.len())
-            .map(|b| {
-                self.tests_of(b)
-                    .iter()
-                    .filter(|&&t| outcomes.passed(t as usize))
-                    .count() as u32
-            })
-            .collect();
-        let fixed: Vec<bool> = (0..self.bugs.len())
-            .map(|b| passed[b] as usize == self.tests_of(b).len())
-            .collect();
-        (0..self.bugs.len())
+        let n = self.bugs.len();
+        let mut passed = vec![0u32; n];
+        // One sequential pass over the universe; only the small per-bug array
+        // is accessed at random.
+        let flags = outcomes.as_slice();
+        let tests = flags.len().min(self.test_offsets.len().saturating_sub(1));
+        for (t, _) in flags[..tests].iter().enumerate().filter(|(_, p)| **p) {
+            for &b in
+                &self.test_bugs[self.test_offsets[t] as usize..self.test_offsets[t + 1] as usize]
+            {
+                passed[b as usize] += 1;
+            }
+        }
+        let total = |b: usize| (self.offsets[b + 1] - self.offsets[b]) as u32;
+        let fixed: Vec<bool> = (0..n).map(|b| passed[b] == total(b)).collect();
+        (0..n)
             .map(|b| BugProgress {
                 passed: passed[b],
-                total: self.tests_of(b).len() as u32,
+                total: total(b),
                 unfixed_prerequisites: self.prereqs[b]
                     .iter()
                     .filter(|&&p| !fixed[p as usize])

@@ -43,10 +43,11 @@ impl From<&str> for Category {
 
 /// Position of a category in a [`RewardConfig`]'s category table; get one with
 /// [`RewardConfig::category_index`]. Tests refer to their category by index so
-/// that a million-test grading touches no strings.
+/// that a million-test grading touches no strings (and a [`TestState`](crate::TestState)
+/// takes 4 bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct CategoryIndex(pub u32);
+pub struct CategoryIndex(pub u16);
 
 /// The weights of the five components in the total.
 ///
@@ -348,7 +349,7 @@ impl RewardConfig {
         self.categories
             .binary_search_by(|(c, _)| c.as_str().cmp(name))
             .ok()
-            .map(|i| CategoryIndex(i as u32))
+            .map(|i| CategoryIndex(i as u16))
     }
 
     /// Minimum number of complete categories for any completion bonus.
@@ -486,6 +487,11 @@ impl RewardConfigBuilder {
         }
         if self.categories.is_empty() {
             return err(ConfigErrorKind::NoCategories);
+        }
+        if self.categories.len() > usize::from(u16::MAX) + 1 {
+            return err(ConfigErrorKind::TooManyCategories {
+                got: self.categories.len(),
+            });
         }
         for (category, &weight) in &self.categories {
             if category.as_str().is_empty() {

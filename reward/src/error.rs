@@ -51,6 +51,12 @@ pub enum ConfigErrorKind {
     /// The category table is empty.
     #[error("the category table is empty")]
     NoCategories,
+    /// More categories than a [`CategoryIndex`](crate::CategoryIndex) can address (65,536).
+    #[error("{got} categories, more than the supported 65536")]
+    TooManyCategories {
+        /// Number of categories given.
+        got: usize,
+    },
     /// A category has an empty name.
     #[error("a category has an empty name")]
     EmptyCategoryName,
@@ -114,7 +120,7 @@ pub enum RewardErrorKind {
         /// Position of the test in the input.
         test: usize,
         /// The index given.
-        index: u32,
+        index: u16,
         /// Number of categories in the configuration.
         categories: usize,
     },

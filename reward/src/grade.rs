@@ -176,20 +176,46 @@ impl RewardConfig {
                 max: u32::MAX,
             });
         }
+        if let Some(baseline) = baseline {
+            if baseline.len() != n {
+                return err(RewardErrorKind::BaselineLength {
+                    expected: n,
+                    got: baseline.len(),
+                });
+            }
+        }
         let k = self.categories.len();
         let mut cat_total = vec![0u64; k];
         let mut cat_passed = vec![0u64; k];
-        for (i, t) in tests.iter().enumerate() {
+        let mut regressed = Vec::new();
+        // One pass over the tests: category counts and, with a baseline, regressions.
+        let mut count = |i: usize, t: &TestState| {
             let c = t.category.0 as usize;
             if c >= k {
-                return err(RewardErrorKind::CategoryIndex {
+                return Err(RewardError::new(RewardErrorKind::CategoryIndex {
                     test: i,
                     index: t.category.0,
                     categories: k,
-                });
+                }));
             }
             cat_total[c] += 1;
             cat_passed[c] += u64::from(t.passed);
+            Ok(())
+        };
+        match baseline {
+            Some(baseline) => {
+                for (i, (t, &before)) in tests.iter().zip(baseline).enumerate() {
+                    count(i, t)?;
+                    if before && !t.passed {
+                        regressed.push(i as u32);
+                    }
+                }
+            }
+            None => {
+                for (i, t) in tests.iter().enumerate() {
+                    count(i, t)?;
+                }
+            }
         }
         let passed: u64 = cat_passed.iter().sum();
         let all_pass = passed == n as u64;
@@ -272,20 +298,6 @@ impl RewardConfig {
         let efficiency_factor = efficiency_factor(grading.step, self.max_steps);
         let efficiency_bonus = pass_rate * efficiency_factor;
 
-        let mut regressed = Vec::new();
-        if let Some(baseline) = baseline {
-            if baseline.len() != n {
-                return err(RewardErrorKind::BaselineLength {
-                    expected: n,
-                    got: baseline.len(),
-                });
-            }
-            for (i, (t, &before)) in tests.iter().zip(baseline).enumerate() {
-                if before && !t.passed {
-                    regressed.push(i as u32);
-                }
-            }
-        }
         let regression_penalty = regressed.len() as f64 / n as f64;
 
         let w = self.weights;

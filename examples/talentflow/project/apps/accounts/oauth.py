@@ -15,7 +15,7 @@ import json
 import secrets
 import uuid
 from datetime import timedelta
-from urllib.error import URLError
+from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode
 from urllib.request import Request
 
@@ -252,6 +252,16 @@ def _http_json(request):
     try:
         with opener(follow_redirects=False).open(request, timeout=_provider()["TIMEOUT_SECONDS"]) as response:
             return json.loads(response.read().decode("utf-8"))
+    except HTTPError as exc:
+        # OAuth errors (invalid_grant, invalid_token) come as 400/401 with a JSON body.
+        if exc.code in (400, 401):
+            try:
+                body = json.loads(exc.read().decode("utf-8"))
+            except (OSError, ValueError):
+                body = None
+            if isinstance(body, dict):
+                return body
+        raise AuthError(f"identity provider error: HTTP {exc.code}", status=502) from None
     except (URLError, OSError, ValueError) as exc:
         raise AuthError(f"identity provider error: {exc}", status=502) from None
 

@@ -222,6 +222,22 @@ def make_job(dbx):
 
 
 @pytest.fixture
+def idp(settings):
+    """A loopback OAuth identity provider (token and userinfo endpoints) the settings point at."""
+    from tests.support import IdentityProvider
+
+    provider = IdentityProvider()
+    settings.OAUTH_PROVIDER = {
+        **settings.OAUTH_PROVIDER,
+        "TOKEN_URL": f"{provider.server.base}/token",
+        "USERINFO_URL": f"{provider.server.base}/userinfo",
+        "AUTHORIZE_URL": f"{provider.server.base}/authorize",
+    }
+    yield provider
+    provider.server.close()
+
+
+@pytest.fixture
 def celery_eager_off():
     """Send tasks to a real broker for the duration of the test."""
     from talentflow.celery import app

@@ -11,6 +11,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import psycopg
 from django.conf import settings
@@ -240,6 +241,33 @@ def redirect_route(location):
         return 302, {"Location": location}, b""
 
     return route
+
+
+class IdentityProvider:
+    """Token and userinfo endpoints on 127.0.0.1; records every request."""
+
+    def __init__(self, email="rita@acme.example", verified=True):
+        self.email = email
+        self.verified = verified
+        self.codes = {"good-code": "provider-token-1"}
+        self.server = LoopbackServer({"/token": self._token, "/userinfo": self._userinfo})
+
+    def _token(self, path, headers, body):
+        form = parse_qs(body.decode())
+        token = self.codes.get(form.get("code", [""])[0])
+        if token is None:
+            return 400, {"Content-Type": "application/json"}, b'{"error": "invalid_grant"}'
+        return 200, {"Content-Type": "application/json"}, json.dumps({"access_token": token}).encode()
+
+    def _userinfo(self, path, headers, body):
+        if headers.get("Authorization") not in {f"Bearer {t}" for t in self.codes.values()}:
+            return 401, {"Content-Type": "application/json"}, b'{"error": "invalid_token"}'
+        payload = {"email": self.email, "email_verified": self.verified}
+        return 200, {"Content-Type": "application/json"}, json.dumps(payload).encode()
+
+    def calls(self, path):
+        return [r for r in self.server.requests if r["path"].split("?")[0] == path]
+
 
 
 # ------------------------------------------------------------- Celery worker

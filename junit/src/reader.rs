@@ -437,6 +437,7 @@ impl<R: BufRead> JunitReader<R> {
                 }
             }
             Frame::Output { err, text } => {
+                let max_text = self.options.limits.max_text_bytes;
                 if self.options.skip_output {
                     return Ok(());
                 }
@@ -460,7 +461,7 @@ impl<R: BufRead> JunitReader<R> {
                 };
                 if let Some(slot) = slot {
                     match slot {
-                        Some(existing) => existing.push_str(&text),
+                        Some(existing) => append_capped(existing, &text, max_text),
                         None => *slot = Some(text),
                     }
                 }
@@ -479,19 +480,7 @@ impl<R: BufRead> JunitReader<R> {
             return;
         }
         if let Some(text) = frame.text_mut() {
-            let room = max.saturating_sub(text.len());
-            if s.len() <= room {
-                text.push_str(s);
-            } else {
-                let mut cut = room;
-                while !s.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                if cut > 0 || room > 0 {
-                    tracing::warn!(max, "text longer than max_text_bytes truncated");
-                }
-                text.push_str(&s[..cut]);
-            }
+            append_capped(text, s, max);
         }
     }
 
@@ -862,6 +851,22 @@ impl<R: BufRead> JunitReader<R> {
             text: String::new(),
         }
     }
+}
+
+/// Append `s` to `text` without letting `text` grow past `max` bytes (cut at
+/// a character boundary).
+fn append_capped(text: &mut String, s: &str, max: usize) {
+    let room = max.saturating_sub(text.len());
+    if s.len() <= room {
+        text.push_str(s);
+        return;
+    }
+    let mut cut = room;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    tracing::warn!(max, "text longer than max_text_bytes truncated");
+    text.push_str(&s[..cut]);
 }
 
 fn non_empty(s: String) -> Option<String> {

@@ -105,6 +105,14 @@ fn endless_text_hits_the_event_limit_and_kept_text_is_capped() {
     xml.push_str("</system-out></testcase></testsuite>");
     let r = parser.parse(xml.as_bytes()).expect("valid");
     assert_eq!(r.cases[0].system_out.as_ref().map(String::len), Some(1000));
+
+    // Several <system-out> elements are concatenated, still within the cap
+    // (found by the junit_small_limits fuzz target).
+    let block = format!("<system-out>{}</system-out>", "y".repeat(600));
+    let xml =
+        format!("<testsuite><testcase name=\"a\">{block}{block}{block}</testcase></testsuite>");
+    let r = parser.parse(xml.as_bytes()).expect("valid");
+    assert_eq!(r.cases[0].system_out.as_ref().map(String::len), Some(1000));
 }
 
 #[test]

@@ -571,21 +571,42 @@ impl DockerSandbox {
     }
 
     /// SIGKILLs every process of the sandbox user (services and the container's
-    /// main process run as other users).
+    /// main process run as other users) until none is left. A fork bomb can
+    /// hold every pid of the container, so starting the killer may fail for a
+    /// moment: it is retried, and it re-kills until a scan (bash builtins
+    /// only, no fork) finds no live process of the user but itself.
     async fn kill_agent_processes(&self) {
-        let r = self
-            .raw_exec_simple(vec![
-                "/bin/bash".into(),
-                "-c".into(),
-                "kill -KILL -1 2>/dev/null; exit 0".into(),
-            ])
-            .await;
-        if let Err(e) = r {
-            tracing::warn!(error = %e, container = %self.name, "failed to kill sandbox processes");
+        const SCRIPT: &str = r#"for ((i = 0; i < 200; i++)); do
+  kill -KILL -1 2>/dev/null
+  n=0
+  for p in /proc/[0-9]*; do
+    [ "${p#/proc/}" = "$$" ] && continue
+    [ -O "$p" ] || continue
+    read -r s 2>/dev/null < "$p/stat" || continue
+    s=${s##*) }
+    [ "${s%% *}" = Z ] && continue
+    n=$((n + 1))
+  done
+  [ "$n" = 0 ] && exit 0
+done
+exit 1"#;
+        let mut last = String::new();
+        for _ in 0..50 {
+            match self
+                .raw_exec_simple(vec!["/bin/bash".into(), "-c".into(), SCRIPT.into()])
+                .await
+            {
+                Ok(Some(0)) => return,
+                Ok(code) => last = format!("killer exited with {code:?}"),
+                Err(e) => last = e.to_string(),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        tracing::warn!(error = %last, container = %self.name, "failed to kill sandbox processes");
     }
 
-    async fn raw_exec_simple(&self, argv: Vec<String>) -> Result<()> {
+    /// Runs argv as the sandbox user without collecting output; returns the exit code.
+    async fn raw_exec_simple(&self, argv: Vec<String>) -> Result<Option<i64>> {
         let exec = self
             .docker
             .create_exec(
@@ -593,6 +614,7 @@ impl DockerSandbox {
                 ExecConfig {
                     cmd: Some(argv),
                     user: Some(AGENT_USER.into()),
+                    attach_stdout: Some(true),
                     ..Default::default()
                 },
             )
@@ -606,7 +628,18 @@ impl DockerSandbox {
         {
             while output.next().await.is_some() {}
         }
-        Ok(())
+        for _ in 0..100 {
+            let info = self
+                .docker
+                .inspect_exec(&exec.id)
+                .await
+                .map_err(|e| docker_err("failed to inspect exec", e))?;
+            if info.running != Some(true) {
+                return Ok(info.exit_code);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Ok(None)
     }
 
     /// Runs a helper as the sandbox user and returns stdout, failing on a non-zero exit.

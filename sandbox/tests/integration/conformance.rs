@@ -219,7 +219,7 @@ pub(crate) async fn fork_bomb_is_contained<B: Backend>(b: &B) {
             .lines()
             .next()
             .and_then(|l| l.trim().parse().ok())
-            .expect("count");
+            .unwrap_or_else(|| panic!("no process count in {o:?}"));
         assert!(
             n < 10,
             "{n} processes of the sandbox user survived the bomb: {text}"

@@ -288,3 +288,44 @@ def test_duplicate_email_is_refused_on_create(company, recruiter, api, db):
     response = client.post("/api/candidates/", {"first_name": "Two", "email": "Same@Acme.example"}, format="json")
     assert response.status_code == 400
     assert "email" in response.json()
+
+
+@pytest.mark.bug_f2
+def test_graduate_and_junior_scores_differ_by_one_year(company, recruiter, api, db):
+    client = api(recruiter)
+    grad = _candidate(client, "Grad", "grad@acme.example", years_experience=0, location="Oslo")
+    junior = _candidate(client, "Junior", "junior@acme.example", years_experience=1, location="Oslo")
+    scores = [client.post(f"/api/candidates/{c['id']}/score/").json()["profile_score"] for c in (grad, junior)]
+    assert scores == [10.0, 12.0]
+
+
+@pytest.mark.bug_g2
+def test_export_task_dates_are_iso(company, recruiter, api, db):
+    from apps.candidates.tasks import export_candidates
+
+    client = api(recruiter)
+    cand = _candidate(client, "Tasked", "tasked@acme.example")
+    Candidate.objects.filter(pk=cand["id"]).update(created_at=datetime(2025, 7, 14, 23, 59, tzinfo=timezone.utc))
+    result = export_candidates.delay(company.pk).get(timeout=10)
+    header, row = [line.split(",") for line in result["csv"].strip().split("\n")]
+    assert row[header.index("created")] == "2025-07-14"
+
+
+@pytest.mark.bug_g3
+def test_partner_sync_then_export_keeps_names(company, admin, recruiter, api, settings, db):
+    from tests.support import LoopbackServer, json_route
+
+    feed = {"candidates": [
+        {"name": "Łukasz Żółkiewski", "email": "lukasz@partner.example"},
+        {"first_name": "Ngọc", "last_name": "Trần", "email": "ngoc@partner.example"},
+    ]}
+    partner = LoopbackServer({"/feed": json_route(feed)})
+    try:
+        settings.CANDIDATE_SYNC = {**settings.CANDIDATE_SYNC, "TRUSTED_HOSTS": [f"127.0.0.1:{partner.port}"]}
+        synced = api(admin).post("/api/candidates/sync/", {"url": f"{partner.base}/feed"}, format="json")
+    finally:
+        partner.close()
+    assert synced.status_code == 200, synced.content
+    assert synced.json()["created"] == 2
+    text = "\n".join(_export(api(recruiter)))
+    assert "Łukasz,Żółkiewski" in text and "Ngọc,Trần" in text

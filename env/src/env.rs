@@ -1,0 +1,831 @@
+//! [`Environment`]: reset / step with Gymnasium semantics.
+
+use std::collections::BTreeSet;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use debugenv_bugs::{BugId, Outcomes as BugOutcomes};
+use debugenv_reward::{
+    BugState, CategoryIndex, Grading, RewardBreakdown, RewardConfig, RewardTracker, TestState,
+    Verdict,
+};
+use debugenv_sandbox::{Command, ErrorKind as SandboxErrorKind, Sandbox};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use serde::{Deserialize, Serialize};
+
+use crate::action::Action;
+use crate::error::{Error, ErrorKind, Result};
+use crate::grading::{self, RunResult};
+use crate::observation::{
+    ActionErrorCode, ActionResult, CategoryResult, FailedTest, GradingKind, NoVerdictReason,
+    Observation, Step, StepInfo, TestResults, Timings, VerdictInfo,
+};
+use crate::package::Package;
+use crate::patch;
+use crate::trajectory::{Record, TrajectoryWriter};
+
+/// Options of [`Environment::reset`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ResetOptions {
+    /// Seed of the episode's random choices (canary names); `None` draws one.
+    pub seed: Option<u64>,
+    /// Bugs whose reference fixes the harness applies before the episode
+    /// starts (a curriculum can start an agent halfway). Applied in fix order.
+    pub fixed: Vec<BugId>,
+}
+
+impl ResetOptions {
+    /// Options with a seed.
+    pub fn seeded(seed: u64) -> Self {
+        Self {
+            seed: Some(seed),
+            ..Self::default()
+        }
+    }
+
+    /// Adds bugs to start fixed.
+    pub fn with_fixed<I, B>(mut self, bugs: I) -> Self
+    where
+        I: IntoIterator<Item = B>,
+        B: Into<BugId>,
+    {
+        self.fixed.extend(bugs.into_iter().map(Into::into));
+        self
+    }
+}
+
+/// The state of one episode.
+#[derive(Debug)]
+struct Episode {
+    rng: StdRng,
+    step: u32,
+    tracker: RewardTracker,
+    passed: Vec<bool>,
+    messages: Vec<String>,
+    reward: f64,
+    fingerprint: u64,
+    done: bool,
+}
+
+/// One environment: a package, a sandbox, and the episode in progress.
+///
+/// See the [crate docs](crate) for a complete example.
+#[derive(Debug)]
+pub struct Environment<S: Sandbox> {
+    package: Arc<Package>,
+    sandbox: S,
+    /// Reward category index of every universe test.
+    reward_categories: Vec<CategoryIndex>,
+    episode: Option<Episode>,
+    trajectory: Option<TrajectoryWriter>,
+    episode_index: u64,
+}
+
+impl<S: Sandbox> Environment<S> {
+    /// An environment over a sandbox whose workspace is the package's project
+    /// (see [`Package::sandbox_spec`]).
+    pub fn new(package: Arc<Package>, sandbox: S) -> Self {
+        let reward_categories = reward_categories(&package, package.reward_config())
+            .expect("Package::load builds the reward categories from the spec");
+        Self {
+            package,
+            sandbox,
+            reward_categories,
+            episode: None,
+            trajectory: None,
+            episode_index: 0,
+        }
+    }
+
+    /// The current pass state of every universe test (`None` before `reset`).
+    pub fn passed(&self) -> Option<&[bool]> {
+        self.episode.as_ref().map(|e| e.passed.as_slice())
+    }
+
+    /// Appends every reset and step to a JSON-lines trajectory file from now on.
+    ///
+    /// # Errors
+    ///
+    /// The file cannot be opened.
+    pub fn record_to(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        self.trajectory = Some(TrajectoryWriter::create(path.as_ref())?);
+        Ok(())
+    }
+
+    /// The package.
+    pub fn package(&self) -> &Package {
+        &self.package
+    }
+
+    /// The sandbox (for inspection; actions should go through [`step`](Self::step)).
+    pub fn sandbox(&self) -> &S {
+        &self.sandbox
+    }
+
+    /// Starts a new episode: the workspace back to the shipped project, the
+    /// requested reference fixes applied, a full grading.
+    ///
+    /// # Errors
+    ///
+    /// A sandbox failure, or a reference fix that does not apply.
+    pub async fn reset(&mut self, options: ResetOptions) -> Result<Observation> {
+        let started = Instant::now();
+        self.episode = None;
+        self.sandbox
+            .reset()
+            .await
+            .map_err(|e| Error::new("resetting the sandbox", ErrorKind::Sandbox(e)))?;
+        let order = self.package.graph().fix_order();
+        for bug in order.into_iter().filter(|b| options.fixed.contains(b)) {
+            self.apply_solution(bug).await?;
+        }
+        for b in &options.fixed {
+            if self.package.graph().get(b).is_none() {
+                return Err(Error::new(
+                    "resetting",
+                    ErrorKind::Solution {
+                        bug: b.to_string(),
+                        message: "no such bug in bugs.toml".into(),
+                    },
+                ));
+            }
+        }
+        let seed = options.seed.unwrap_or_else(rand::random);
+        let mut episode = Episode {
+            rng: StdRng::seed_from_u64(seed),
+            step: 0,
+            tracker: RewardTracker::new(self.package.reward_config().clone()),
+            passed: vec![false; self.package.universe().len()],
+            messages: vec!["not graded yet".into(); self.package.universe().len()],
+            reward: 0.0,
+            fingerprint: 0,
+            done: false,
+        };
+        let (graded, mut timings) = self.grade(&mut episode).await?;
+        self.episode = Some(episode);
+        let observation = self.observation(ActionResult::ok("reset")).await?;
+        self.episode_index += 1;
+        timings.total = started.elapsed().as_secs_f64();
+        if let Some(t) = &mut self.trajectory {
+            let passed = &self.episode.as_ref().expect("set above").passed;
+            t.write(&Record::reset(
+                self.episode_index,
+                seed,
+                &options,
+                &observation,
+                &graded,
+                passed,
+                timings,
+            ))?;
+        }
+        Ok(observation)
+    }
+
+    /// Applies a bug's reference fix to the workspace.
+    async fn apply_solution(&self, bug: &BugId) -> Result<()> {
+        let text = self.package.solution(bug).ok_or_else(|| {
+            Error::new(
+                "applying a reference fix",
+                ErrorKind::Solution {
+                    bug: bug.to_string(),
+                    message: "no solutions/<ID>.patch".into(),
+                },
+            )
+        })?;
+        self.apply_patch(text, false).await.map_err(|(_, message)| {
+            Error::new(
+                "applying a reference fix",
+                ErrorKind::Solution {
+                    bug: bug.to_string(),
+                    message,
+                },
+            )
+        })
+    }
+
+    /// Plans a whole patch, then writes it: all or nothing.
+    async fn apply_patch(
+        &self,
+        text: &str,
+        agent: bool,
+    ) -> std::result::Result<(), (ActionErrorCode, String)> {
+        apply_patch_text(&self.sandbox, text, |path, len| {
+            if agent {
+                self.check_writable(path, len)
+            } else {
+                Ok(())
+            }
+        })
+        .await
+    }
+
+    /// Refuses bad, protected or too large writes.
+    fn check_writable(
+        &self,
+        path: &str,
+        len: usize,
+    ) -> std::result::Result<(), (ActionErrorCode, String)> {
+        check_path(path)?;
+        if self.package.is_protected(path) {
+            return Err((
+                ActionErrorCode::Protected,
+                format!("`{path}` is protected (tests and pytest configuration cannot be changed)"),
+            ));
+        }
+        let max = self.package.spec().max_file_bytes;
+        if len > max {
+            return Err((
+                ActionErrorCode::TooLarge,
+                format!("`{path}` would be {len} bytes; the limit is {max}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Takes one step.
+    ///
+    /// Invalid actions come back as a refusal in `observation.action_result`
+    /// and count as a step. A no-verdict grading (timeout, crash, sandbox
+    /// failure, tampering) earns 0 and leaves outcomes and the regression
+    /// baseline as they were; the reason is in `info.verdict`.
+    ///
+    /// # Errors
+    ///
+    /// Only when `reset` was not called or the episode is over.
+    pub async fn step(&mut self, action: Action) -> Result<Step> {
+        let started = Instant::now();
+        let Some(episode) = self.episode.as_mut() else {
+            return Err(Error::new(
+                "step",
+                ErrorKind::State("call reset before step".into()),
+            ));
+        };
+        if episode.done {
+            return Err(Error::new(
+                "step",
+                ErrorKind::State("the episode has ended; call reset".into()),
+            ));
+        }
+        episode.step += 1;
+        let result = self.act(&action).await;
+        let sandbox_time = started.elapsed();
+        let mut episode = self.episode.take().expect("checked above");
+
+        let submit = matches!(action, Action::Submit);
+        let mut info = StepInfo {
+            breakdown: None,
+            grading: GradingKind::None,
+            verdict: VerdictInfo::Ok,
+            timings: Timings::default(),
+            extra_tests: Vec::new(),
+            pytest_internals: Vec::new(),
+        };
+        let mut step_reward = episode.reward;
+        let changed =
+            if submit || (action.mutates() && result.ok) || matches!(action, Action::Run { .. }) {
+                match self.fingerprint().await {
+                    Ok(f) => submit || f != episode.fingerprint,
+                    Err(_) => true,
+                }
+            } else {
+                false
+            };
+        if changed {
+            let graded = self.grade(&mut episode).await;
+            let (g, timings) = match graded {
+                Ok(x) => x,
+                Err(e) => {
+                    self.episode = Some(episode);
+                    return Err(e);
+                }
+            };
+            info.grading = GradingKind::Full;
+            info.timings = timings;
+            info.extra_tests = g.extra_tests;
+            info.pytest_internals = g.pytest_internals;
+            match g.verdict {
+                Some((reason, detail)) => {
+                    info.verdict = VerdictInfo::NoVerdict { reason, detail };
+                    step_reward = 0.0;
+                }
+                None => {
+                    step_reward = episode.reward;
+                    info.breakdown = g.breakdown;
+                }
+            }
+        }
+        info.timings.sandbox += sandbox_time.as_secs_f64();
+        let all_pass = episode.passed.iter().all(|&p| p);
+        let terminated = info.grading == GradingKind::Full
+            && matches!(info.verdict, VerdictInfo::Ok)
+            && all_pass;
+        let truncated = !terminated && (submit || episode.step >= self.package.spec().max_steps);
+        episode.done = terminated || truncated;
+        let step_count = episode.step;
+        self.episode = Some(episode);
+        let mut observation = self.observation(result).await?;
+        observation.reward = step_reward;
+        info.timings.total = started.elapsed().as_secs_f64();
+        let step = Step {
+            observation,
+            reward: step_reward,
+            terminated,
+            truncated,
+            info,
+        };
+        if let Some(t) = &mut self.trajectory {
+            let passed = &self.episode.as_ref().expect("set above").passed;
+            t.write(&Record::step(
+                self.episode_index,
+                step_count,
+                &action,
+                &step,
+                passed,
+            ))?;
+        }
+        Ok(step)
+    }
+
+    /// Parses a JSON action and steps; a malformed action is a refused step.
+    ///
+    /// # Errors
+    ///
+    /// As [`step`](Self::step).
+    pub async fn step_json(&mut self, json: &str) -> Result<Step> {
+        match Action::from_json(json) {
+            Ok(a) => self.step(a).await,
+            Err(e) => {
+                self.refuse(
+                    ActionErrorCode::InvalidAction,
+                    format!("invalid action: {e}"),
+                )
+                .await
+            }
+        }
+    }
+
+    async fn refuse(&mut self, code: ActionErrorCode, message: String) -> Result<Step> {
+        let Some(episode) = self.episode.as_mut() else {
+            return Err(Error::new(
+                "step",
+                ErrorKind::State("call reset before step".into()),
+            ));
+        };
+        if episode.done {
+            return Err(Error::new(
+                "step",
+                ErrorKind::State("the episode has ended; call reset".into()),
+            ));
+        }
+        episode.step += 1;
+        let truncated = episode.step >= self.package.spec().max_steps;
+        episode.done = truncated;
+        let reward = episode.reward;
+        let observation = self
+            .observation(ActionResult::refused(code, message))
+            .await?;
+        Ok(Step {
+            observation,
+            reward,
+            terminated: false,
+            truncated,
+            info: StepInfo {
+                breakdown: None,
+                grading: GradingKind::None,
+                verdict: VerdictInfo::Ok,
+                timings: Timings::default(),
+                extra_tests: Vec::new(),
+                pytest_internals: Vec::new(),
+            },
+        })
+    }
+
+    /// Carries out an action (no grading).
+    async fn act(&mut self, action: &Action) -> ActionResult {
+        let spec = self.package.spec();
+        match action {
+            Action::Read { file } => {
+                if let Err((code, m)) = check_path(file) {
+                    return ActionResult::refused(code, m);
+                }
+                match self.sandbox.read_file(file).await {
+                    Ok(bytes) => {
+                        let max = spec.max_output_bytes;
+                        let mut r = ActionResult::ok(String::from_utf8_lossy(
+                            &bytes[..bytes.len().min(max)],
+                        ));
+                        r.truncated = bytes.len() > max;
+                        r
+                    }
+                    Err(e) => {
+                        let (code, m) = sandbox_refusal(e);
+                        ActionResult::refused(code, m)
+                    }
+                }
+            }
+            Action::Edit { file, content } => {
+                if let Err((code, m)) = self.check_writable(file, content.len()) {
+                    return ActionResult::refused(code, m);
+                }
+                match self.sandbox.write_file(file, content.as_bytes()).await {
+                    Ok(()) => ActionResult::ok(format!("wrote {} bytes to {file}", content.len())),
+                    Err(e) => {
+                        let (code, m) = sandbox_refusal(e);
+                        ActionResult::refused(code, m)
+                    }
+                }
+            }
+            Action::Patch { diff } => match self.apply_patch(diff, true).await {
+                Ok(()) => ActionResult::ok("patch applied"),
+                Err((code, m)) => ActionResult::refused(code, m),
+            },
+            Action::Run {
+                command,
+                timeout_seconds,
+            } => {
+                let limit = spec.tests.timeout;
+                let timeout = timeout_seconds
+                    .map_or(Duration::from_secs(60), Duration::from_secs)
+                    .min(limit);
+                let cmd = Command::shell(command.clone())
+                    .timeout(timeout)
+                    .output_limit(spec.max_output_bytes);
+                self.command_result(cmd).await
+            }
+            Action::RunTests { tests } => {
+                let mut line = grading::pytest_line(&self.package, None);
+                for t in tests {
+                    line.push(' ');
+                    line.push_str(&grading::quote(t));
+                }
+                if tests.is_empty() {
+                    for c in &spec.tests.categories {
+                        line.push(' ');
+                        line.push_str(&grading::quote(&c.path));
+                    }
+                }
+                let cmd = grading::pytest_command(&self.package, line, spec.tests.timeout)
+                    .output_limit(spec.max_output_bytes);
+                self.command_result(cmd).await
+            }
+            Action::Submit => ActionResult::ok("submitted"),
+        }
+    }
+
+    async fn command_result(&self, cmd: Command) -> ActionResult {
+        match self.sandbox.exec(&cmd).await {
+            Ok(out) => {
+                let mut text = out.stdout_text().into_owned();
+                let err = out.stderr_text();
+                if !err.is_empty() {
+                    if !text.is_empty() && !text.ends_with('\n') {
+                        text.push('\n');
+                    }
+                    text.push_str(&err);
+                }
+                ActionResult {
+                    ok: true,
+                    output: text,
+                    error: None,
+                    exit_code: out.status.code(),
+                    timed_out: out.timed_out,
+                    truncated: out.truncated,
+                }
+            }
+            Err(e) => ActionResult::refused(ActionErrorCode::SandboxError, e.to_string()),
+        }
+    }
+
+    /// A hash of every changed workspace file's path, kind and content.
+    async fn fingerprint(&self) -> Result<u64> {
+        let changes = self
+            .sandbox
+            .changed_files()
+            .await
+            .map_err(|e| Error::new("listing changed files", ErrorKind::Sandbox(e)))?;
+        let mut h = DefaultHasher::new();
+        for c in &changes {
+            c.path.hash(&mut h);
+            format!("{:?}", c.kind).hash(&mut h);
+            if let Ok(bytes) = self.sandbox.read_file(&c.path).await {
+                bytes.hash(&mut h);
+            }
+        }
+        Ok(h.finish())
+    }
+
+    /// A full grading: updates outcomes, reward and baseline of `episode`.
+    async fn grade(&self, episode: &mut Episode) -> Result<(Graded, Timings)> {
+        let started = Instant::now();
+        let mut timings = Timings::default();
+        let restored = grading::restore_protected(&self.package, &self.sandbox).await;
+        let internals = self.pytest_internals().await;
+        timings.sandbox = started.elapsed().as_secs_f64();
+        let run = match restored {
+            Ok(_) => grading::run(&self.package, &self.sandbox, &mut episode.rng, None).await,
+            Err(e) => Err(e),
+        };
+        let run = match run {
+            Ok(r) => r,
+            Err(e) if matches!(e.kind(), ErrorKind::Sandbox(_)) => {
+                RunResult::NoVerdict(NoVerdictReason::SandboxFailure, e.to_string())
+            }
+            Err(e) => return Err(e),
+        };
+        let mut graded = Graded {
+            verdict: None,
+            breakdown: None,
+            extra_tests: Vec::new(),
+            pytest_internals: internals,
+        };
+        match run {
+            RunResult::NoVerdict(reason, detail) => {
+                episode
+                    .tracker
+                    .grade(Verdict::NoVerdict)
+                    .map_err(|e| Error::new("grading", e.into()))?;
+                graded.verdict = Some((reason, detail));
+            }
+            RunResult::Verdict(outcomes) => {
+                timings.tests = outcomes.tests_time.as_secs_f64();
+                timings.parse = outcomes.parse_time.as_secs_f64();
+                let reward_started = Instant::now();
+                let breakdown = reward_of(
+                    &self.package,
+                    &self.reward_categories,
+                    &mut episode.tracker,
+                    &outcomes.passed,
+                    episode.step,
+                )?;
+                timings.reward = reward_started.elapsed().as_secs_f64();
+                episode.passed = outcomes.passed;
+                episode.messages = outcomes.messages;
+                episode.reward = breakdown.total;
+                graded.breakdown = Some(breakdown);
+                graded.extra_tests = outcomes.extra;
+            }
+        }
+        episode.fingerprint = self.fingerprint().await.unwrap_or(0);
+        Ok((graded, timings))
+    }
+
+    /// Changed, unprotected Python files that import pytest or its internals.
+    async fn pytest_internals(&self) -> Vec<String> {
+        let Ok(changes) = self.sandbox.changed_files().await else {
+            return Vec::new();
+        };
+        let mut flagged = Vec::new();
+        for c in changes {
+            if !c.path.ends_with(".py") || self.package.is_protected(&c.path) {
+                continue;
+            }
+            if let Ok(bytes) = self.sandbox.read_file(&c.path).await {
+                let text = String::from_utf8_lossy(&bytes);
+                if ["_pytest", "import pytest", "from pytest", "pluggy"]
+                    .iter()
+                    .any(|needle| text.contains(needle))
+                {
+                    flagged.push(c.path);
+                }
+            }
+        }
+        flagged
+    }
+
+    /// The observation of the current state.
+    async fn observation(&self, action_result: ActionResult) -> Result<Observation> {
+        let episode = self.episode.as_ref().expect("observation needs an episode");
+        let spec = self.package.spec();
+        let universe = self.package.universe();
+        let mut by_category: Vec<CategoryResult> = spec
+            .tests
+            .categories
+            .iter()
+            .map(|c| CategoryResult {
+                name: c.name.clone(),
+                total: 0,
+                passed: 0,
+            })
+            .collect();
+        let mut passed_tests = Vec::new();
+        let mut failed_tests = Vec::new();
+        for (i, t) in universe.tests().iter().enumerate() {
+            let c = &mut by_category[self.package.category_of(i)];
+            c.total += 1;
+            if episode.passed[i] {
+                c.passed += 1;
+                passed_tests.push(t.id.as_str().to_owned());
+            } else {
+                failed_tests.push(FailedTest {
+                    id: t.id.as_str().to_owned(),
+                    message: episode.messages[i].clone(),
+                });
+            }
+        }
+        let total = universe.len();
+        let passed = passed_tests.len();
+        let graph = self.package.graph();
+        let progress = graph.progress(&BugOutcomes::from_passed(episode.passed.clone()));
+        let blocked: BTreeSet<String> = graph
+            .blocked(&BugOutcomes::from_passed(episode.passed.clone()))
+            .into_iter()
+            .map(ToString::to_string)
+            .collect();
+        let mut bugs_remaining = Vec::new();
+        let mut bugs_fixed = Vec::new();
+        for id in graph.fix_order() {
+            let i = graph.position(id).expect("fix_order lists graph bugs");
+            if progress[i].fixed() {
+                bugs_fixed.push(id.to_string());
+            } else {
+                bugs_remaining.push(id.to_string());
+            }
+        }
+        let files_changed = self
+            .sandbox
+            .changed_files()
+            .await
+            .map_err(|e| Error::new("listing changed files", ErrorKind::Sandbox(e)))?
+            .into_iter()
+            .map(|c| c.path)
+            .collect();
+        Ok(Observation {
+            test_results: TestResults {
+                total,
+                passed,
+                failed: total - passed,
+                pass_rate: if total == 0 {
+                    0.0
+                } else {
+                    passed as f64 / total as f64
+                },
+                passed_tests,
+                failed_tests,
+                by_category,
+            },
+            reward: episode.reward,
+            step_count: episode.step,
+            action_result,
+            bugs_remaining,
+            bugs_fixed,
+            bugs_blocked: blocked.into_iter().collect(),
+            files_changed,
+        })
+    }
+
+    /// Ends the environment: destroys the sandbox.
+    ///
+    /// # Errors
+    ///
+    /// The sandbox failed to clean up.
+    pub async fn close(self) -> Result<()> {
+        self.sandbox
+            .destroy()
+            .await
+            .map_err(|e| Error::new("destroying the sandbox", ErrorKind::Sandbox(e)))
+    }
+}
+
+/// What one grading produced besides the outcomes it stored.
+#[derive(Debug, Clone)]
+pub(crate) struct Graded {
+    pub(crate) verdict: Option<(NoVerdictReason, String)>,
+    pub(crate) breakdown: Option<RewardBreakdown>,
+    pub(crate) extra_tests: Vec<String>,
+    pub(crate) pytest_internals: Vec<String>,
+}
+
+/// Refuses paths that are absolute, empty or contain `..` before the sandbox sees them.
+fn check_path(path: &str) -> std::result::Result<(), (ActionErrorCode, String)> {
+    if path.is_empty()
+        || path.starts_with('/')
+        || path.split('/').any(|c| c == "..")
+        || path.contains('\0')
+    {
+        return Err((
+            ActionErrorCode::BadPath,
+            format!("`{path}`: paths are relative to the workspace, without `..`"),
+        ));
+    }
+    Ok(())
+}
+
+fn sandbox_refusal(e: debugenv_sandbox::Error) -> (ActionErrorCode, String) {
+    let code = match e.kind() {
+        SandboxErrorKind::PathEscape { .. } => ActionErrorCode::BadPath,
+        SandboxErrorKind::NotFound { .. } => ActionErrorCode::NotFound,
+        _ => ActionErrorCode::SandboxError,
+    };
+    (code, e.to_string())
+}
+
+/// The reward category index of every universe test under `config`.
+pub(crate) fn reward_categories(
+    package: &Package,
+    config: &RewardConfig,
+) -> Result<Vec<CategoryIndex>> {
+    (0..package.universe().len())
+        .map(|i| {
+            let name = &package.spec().tests.categories[package.category_of(i)].name;
+            config.category_index(name).ok_or_else(|| {
+                Error::new(
+                    "mapping tests onto reward categories",
+                    ErrorKind::State(format!("the reward configuration has no category `{name}`")),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Grades one pass state with `tracker` (the environment's and `rescore`'s rule).
+pub(crate) fn reward_of(
+    package: &Package,
+    categories: &[CategoryIndex],
+    tracker: &mut RewardTracker,
+    passed: &[bool],
+    step: u32,
+) -> Result<RewardBreakdown> {
+    let tests: Vec<TestState> = passed
+        .iter()
+        .zip(categories)
+        .map(|(&p, &c)| TestState::new(c, p))
+        .collect();
+    let progress = package
+        .graph()
+        .progress(&BugOutcomes::from_passed(passed.to_vec()));
+    let bugs: Vec<BugState> = progress
+        .iter()
+        .map(|p| BugState::new(p.passed, p.total, p.unfixed_prerequisites))
+        .collect();
+    let grading = Grading {
+        tests: &tests,
+        bugs: &bugs,
+        step,
+    };
+    tracker
+        .grade(Verdict::Graded(grading))
+        .map_err(|e| Error::new("computing the reward", e.into()))?
+        .ok_or_else(|| {
+            Error::new(
+                "computing the reward",
+                ErrorKind::State("no breakdown".into()),
+            )
+        })
+}
+
+/// Parses a whole patch, computes every file's new content (refusing through
+/// `check(path, new_len)`), then writes: all or nothing.
+pub(crate) async fn apply_patch_text<S: Sandbox>(
+    sandbox: &S,
+    text: &str,
+    check: impl Fn(&str, usize) -> std::result::Result<(), (ActionErrorCode, String)>,
+) -> std::result::Result<(), (ActionErrorCode, String)> {
+    let targets = patch::parse(text).map_err(|e| (ActionErrorCode::PatchFailed, e))?;
+    let mut plan = Vec::with_capacity(targets.len());
+    for t in &targets {
+        check(&t.path, 0)?;
+        let current = match sandbox.read_file(&t.path).await {
+            Ok(bytes) => Some(String::from_utf8(bytes).map_err(|_| {
+                (
+                    ActionErrorCode::PatchFailed,
+                    format!("`{}` is not UTF-8 text", t.path),
+                )
+            })?),
+            Err(e) if matches!(e.kind(), SandboxErrorKind::NotFound { .. }) => None,
+            Err(e) => return Err(sandbox_refusal(e)),
+        };
+        let new =
+            patch::apply(t, current.as_deref()).map_err(|e| (ActionErrorCode::PatchFailed, e))?;
+        if let Some(n) = &new {
+            check(&t.path, n.len())?;
+        }
+        plan.push((t.path.clone(), new));
+    }
+    let mut deletions = Vec::new();
+    for (path, new) in plan {
+        match new {
+            Some(content) => sandbox
+                .write_file(&path, content.as_bytes())
+                .await
+                .map_err(sandbox_refusal)?,
+            None => deletions.push(grading::quote(&path)),
+        }
+    }
+    if !deletions.is_empty() {
+        let out = sandbox
+            .exec(&Command::shell(format!("rm -f -- {}", deletions.join(" "))))
+            .await
+            .map_err(sandbox_refusal)?;
+        if !out.status.success() {
+            return Err((
+                ActionErrorCode::SandboxError,
+                out.stderr_text().trim().to_owned(),
+            ));
+        }
+    }
+    Ok(())
+}

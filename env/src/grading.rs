@@ -1,0 +1,426 @@
+//! One honest grading run: restore protected paths, plant canaries, run
+//! pytest with the harness's own options, read the JUnit report, map it onto
+//! the universe.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::{Duration, Instant};
+
+use debugenv_junit::pytest::{self, NodeId, Resolver};
+use debugenv_junit::{Mode, Outcome, Parser};
+use debugenv_sandbox::{ChangeKind, Command, ExitStatus, Sandbox};
+use rand::Rng;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::observation::NoVerdictReason;
+use crate::package::Package;
+
+/// The outcome of one grading run.
+#[derive(Debug, Clone)]
+pub(crate) enum RunResult {
+    /// The tests ran; one entry per universe test.
+    Verdict(Outcomes),
+    /// No verdict.
+    NoVerdict(NoVerdictReason, String),
+}
+
+/// Per-universe-test results of one run.
+#[derive(Debug, Clone)]
+pub(crate) struct Outcomes {
+    pub(crate) passed: Vec<bool>,
+    /// Short message of every test that did not pass (same indexing; empty when passed).
+    pub(crate) messages: Vec<String>,
+    /// Node ids that ran but are not in the universe (canaries excluded).
+    pub(crate) extra: Vec<String>,
+    pub(crate) tests_time: Duration,
+    pub(crate) parse_time: Duration,
+}
+
+/// Quotes one word for `sh`.
+pub(crate) fn quote(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b))
+    {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+fn random_name(rng: &mut impl Rng, prefix: &str) -> String {
+    let n: u64 = rng.random();
+    format!("{prefix}{n:016x}")
+}
+
+/// The harness's pytest command line (without the test selection).
+pub(crate) fn pytest_line(package: &Package, junit: Option<&str>) -> String {
+    let t = &package.spec().tests;
+    let mut words: Vec<String> = vec![
+        t.python.clone(),
+        "-s".into(), // no user site-packages
+        "-m".into(),
+        "pytest".into(),
+        "-c".into(),
+        t.config.clone(),
+        "--rootdir=.".into(),
+        "-o".into(),
+        "addopts=".into(),
+        "-p".into(),
+        "no:cacheprovider".into(),
+        "--continue-on-collection-errors".into(),
+        "-q".into(),
+        "--no-header".into(),
+        "-rN".into(),
+        "--tb=line".into(),
+    ];
+    if let Some(j) = junit {
+        words.extend([
+            "-o".into(),
+            "junit_family=xunit1".into(),
+            "-o".into(),
+            "junit_logging=no".into(),
+        ]);
+        words.push(format!("--junitxml={j}"));
+    }
+    for p in &t.plugins {
+        words.extend(["-p".into(), p.clone()]);
+    }
+    words.extend(t.args.iter().cloned());
+    let mut line = words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ");
+    if let Some(j) = junit {
+        // The report goes to the sandbox's private temp dir, under a name
+        // drawn per run; quote() leaves `$` alone only inside double quotes.
+        line = line.replace(
+            &quote(&format!("--junitxml={j}")),
+            &format!("\"--junitxml=${{TMPDIR:-/tmp}}/{j}\""),
+        );
+    }
+    line
+}
+
+/// Environment every harness pytest run gets.
+pub(crate) fn pytest_command(package: &Package, line: String, timeout: Duration) -> Command {
+    let mut cmd = Command::shell(line)
+        .timeout(timeout)
+        .output_limit(256 << 10)
+        .env("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+        .env("PYTEST_ADDOPTS", "")
+        .env("PYTHONNOUSERSITE", "1")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("PYTHONHASHSEED", "0");
+    for (k, v) in &package.spec().tests.env {
+        cmd = cmd.env(k.clone(), v.clone());
+    }
+    cmd
+}
+
+fn sandbox_err(context: &str, e: debugenv_sandbox::Error) -> Error {
+    Error::new(context, ErrorKind::Sandbox(e))
+}
+
+/// Brings every protected path back to the shipped state: files the agent
+/// changed or deleted are rewritten (with their mode), files it added are
+/// removed. Returns how many paths were restored.
+pub(crate) async fn restore_protected<S: Sandbox>(package: &Package, sandbox: &S) -> Result<usize> {
+    use std::os::unix::fs::PermissionsExt;
+
+    let changes = sandbox
+        .changed_files()
+        .await
+        .map_err(|e| sandbox_err("listing changed files", e))?;
+    let protected: Vec<_> = changes
+        .iter()
+        .filter(|c| package.is_protected(&c.path))
+        .collect();
+    if protected.is_empty() {
+        return Ok(0);
+    }
+    // Remove everything first: added files, and whatever the agent put where
+    // a shipped file was (a directory, a symlink).
+    let paths: Vec<String> = protected.iter().map(|c| quote(&c.path)).collect();
+    let out = sandbox
+        .exec(
+            &Command::shell(format!("rm -rf -- {}", paths.join(" ")))
+                .timeout(Duration::from_secs(60)),
+        )
+        .await
+        .map_err(|e| sandbox_err("removing changed protected paths", e))?;
+    if !out.status.success() {
+        return Err(Error::new(
+            "restoring protected paths",
+            ErrorKind::State(format!("rm failed: {}", out.stderr_text().trim())),
+        ));
+    }
+    let project = package.project_dir();
+    let mut chmods = Vec::new();
+    for c in protected.iter().filter(|c| c.kind != ChangeKind::Added) {
+        let host = project.join(&c.path);
+        let bytes =
+            std::fs::read(&host).map_err(|e| Error::io("restoring a protected file", &host, e))?;
+        sandbox
+            .write_file(&c.path, &bytes)
+            .await
+            .map_err(|e| sandbox_err("restoring a protected file", e))?;
+        let mode = std::fs::metadata(&host)
+            .map_err(|e| Error::io("restoring a protected file", &host, e))?
+            .permissions()
+            .mode()
+            & 0o777;
+        chmods.push(format!("chmod {mode:o} -- {}", quote(&c.path)));
+    }
+    if !chmods.is_empty() {
+        sandbox
+            .exec(&Command::shell(chmods.join(" && ")).timeout(Duration::from_secs(60)))
+            .await
+            .map_err(|e| sandbox_err("restoring modes of protected files", e))?;
+    }
+    Ok(protected.len())
+}
+
+/// Runs the whole universe (or `selection`: node ids whose outcomes are
+/// wanted; the others are reported as not run) with canaries.
+pub(crate) async fn run<S: Sandbox>(
+    package: &Package,
+    sandbox: &S,
+    rng: &mut impl Rng,
+    selection: Option<&[usize]>,
+) -> Result<RunResult> {
+    let spec = package.spec();
+    let universe = package.universe();
+
+    // Canaries: a module the harness writes at a random name into the first
+    // category's directory, with one test that must fail and one that must pass.
+    let canary_dir = &spec.tests.categories[0].path;
+    let module = random_name(rng, "test_");
+    let must_fail = random_name(rng, "test_");
+    let must_pass = random_name(rng, "test_");
+    let canary_path = format!("{canary_dir}/{module}.py");
+    let canary_src = format!(
+        "def {must_fail}():\n    assert 1 + 1 == 3\n\n\ndef {must_pass}():\n    assert 1 + 1 == 2\n"
+    );
+    sandbox
+        .write_file(&canary_path, canary_src.as_bytes())
+        .await
+        .map_err(|e| sandbox_err("writing the canary tests", e))?;
+    let fail_id = format!("{canary_path}::{must_fail}");
+    let pass_id = format!("{canary_path}::{must_pass}");
+
+    let junit = format!("{}.xml", random_name(rng, "debugenv-"));
+    let mut line = pytest_line(package, Some(&junit));
+    match selection {
+        None => {
+            for c in &spec.tests.categories {
+                line.push(' ');
+                line.push_str(&quote(&c.path));
+            }
+        }
+        Some(sel) => {
+            for &i in sel {
+                line.push(' ');
+                line.push_str(&quote(universe.tests()[i].id.as_str()));
+            }
+            line.push(' ');
+            line.push_str(&quote(&canary_path));
+        }
+    }
+    let started = Instant::now();
+    let out = sandbox
+        .exec(&pytest_command(package, line, spec.tests.timeout))
+        .await;
+    let tests_time = started.elapsed();
+    // Read the report and clean up whatever happened.
+    let report_path = format!("\"${{TMPDIR:-/tmp}}/{junit}\"");
+    let read = sandbox
+        .exec(
+            &Command::shell(format!(
+                "cat {report_path} 2>/dev/null; s=$?; rm -f {report_path} {}; exit $s",
+                quote(&canary_path)
+            ))
+            .timeout(Duration::from_secs(60))
+            .output_limit(256 << 20),
+        )
+        .await;
+    let out = out.map_err(|e| sandbox_err("running the tests", e))?;
+    let read = read.map_err(|e| sandbox_err("reading the JUnit report", e))?;
+
+    if out.timed_out {
+        return Ok(RunResult::NoVerdict(
+            NoVerdictReason::Timeout,
+            format!("the test run exceeded {} s", spec.tests.timeout.as_secs()),
+        ));
+    }
+    let stderr_tail = tail(&out.stderr_text(), &out.stdout_text());
+    let code = match out.status {
+        ExitStatus::Code(c) => c,
+        other => {
+            return Ok(RunResult::NoVerdict(
+                NoVerdictReason::Crash,
+                format!("pytest ended by {other:?}: {stderr_tail}"),
+            ));
+        }
+    };
+
+    let parse_started = Instant::now();
+    if !read.status.success() || read.stdout.is_empty() {
+        // pytest ended without writing a report. A usage error, an import
+        // error in a conftest, "no tests collected": the project is broken,
+        // which is the agent's state, scored as nothing passing. An internal
+        // error is a crash.
+        if code == 3 || !(1..=5).contains(&code) {
+            return Ok(RunResult::NoVerdict(
+                NoVerdictReason::Crash,
+                format!("pytest exited with {code} and wrote no report: {stderr_tail}"),
+            ));
+        }
+        let message = format!("did not run: pytest exited with {code}: {stderr_tail}");
+        return Ok(RunResult::Verdict(Outcomes {
+            passed: vec![false; universe.len()],
+            messages: vec![message; universe.len()],
+            extra: Vec::new(),
+            tests_time,
+            parse_time: parse_started.elapsed(),
+        }));
+    }
+    if read.truncated {
+        return Ok(RunResult::NoVerdict(
+            NoVerdictReason::Crash,
+            "the JUnit report is larger than 256 MiB".into(),
+        ));
+    }
+
+    let parser = Parser::builder()
+        .mode(Mode::Tolerant)
+        .build()
+        .expect("the default limits are valid");
+    let partial = parser.parse_partial(&read.stdout[..]);
+    let report = partial.report;
+    let ids = universe
+        .tests()
+        .iter()
+        .map(|t| t.id.as_str().to_owned())
+        .chain([fail_id.clone(), pass_id.clone()]);
+    let resolver = Resolver::new(ids, None);
+    let combined = pytest::Outcomes::collect(&report.cases, &resolver);
+
+    let canary = |id: &str| combined.tests.get(&NodeId::new(id)).map(|c| c.outcome);
+    match (canary(&fail_id), canary(&pass_id)) {
+        (Some(Outcome::Failed), Some(Outcome::Passed)) => {}
+        (f, p) => {
+            return Ok(RunResult::NoVerdict(
+                NoVerdictReason::Tampered,
+                format!(
+                    "canary tests reported wrongly (must fail: {}, must pass: {}){}",
+                    f.map_or("missing", Outcome::as_str),
+                    p.map_or("missing", Outcome::as_str),
+                    partial
+                        .error
+                        .map(|e| format!("; report error: {e}"))
+                        .unwrap_or_default()
+                ),
+            ));
+        }
+    }
+
+    let mut messages_by_id: HashMap<&str, String> = HashMap::new();
+    for case in &report.cases {
+        if let debugenv_junit::pytest::Resolution::Test(id) = resolver.resolve(case) {
+            let msg = case
+                .failures
+                .first()
+                .or(case.errors.first())
+                .or(case.skipped.as_ref())
+                .and_then(|d| d.message.clone())
+                .unwrap_or_default();
+            if let Some(t) = universe.position(id.as_str()) {
+                messages_by_id.insert(universe.tests()[t].id.as_str(), first_line(&msg));
+            }
+        }
+    }
+    let broken: BTreeSet<&str> = combined.broken_modules.iter().map(NodeId::as_str).collect();
+    let wanted: Option<BTreeSet<usize>> = selection.map(|s| s.iter().copied().collect());
+    let mut passed = Vec::with_capacity(universe.len());
+    let mut messages = Vec::with_capacity(universe.len());
+    for (i, t) in universe.tests().iter().enumerate() {
+        let id = t.id.as_str();
+        let outcome = combined.tests.get(&NodeId::new(id)).map(|c| c.outcome);
+        let ok = outcome == Some(Outcome::Passed);
+        passed.push(ok);
+        messages.push(if ok {
+            String::new()
+        } else {
+            match outcome {
+                Some(o) => {
+                    let m = messages_by_id.get(id).cloned().unwrap_or_default();
+                    if m.is_empty() {
+                        o.as_str().to_owned()
+                    } else {
+                        format!("{o}: {m}")
+                    }
+                }
+                None if broken.contains(id.split("::").next().unwrap_or(id)) => {
+                    "error: its module failed to import".to_owned()
+                }
+                None if wanted.as_ref().is_some_and(|w| !w.contains(&i)) => {
+                    "not selected".to_owned()
+                }
+                None => "did not run".to_owned(),
+            }
+        });
+    }
+    let mut extra: Vec<String> = Vec::new();
+    for &i in &combined.unknown {
+        let case = &report.cases[i];
+        let id = pytest::node_id(case).map_or_else(|| case.name.clone(), |n| n.as_str().to_owned());
+        if id != fail_id && id != pass_id {
+            extra.push(id);
+        }
+    }
+    Ok(RunResult::Verdict(Outcomes {
+        passed,
+        messages,
+        extra,
+        tests_time,
+        parse_time: parse_started.elapsed(),
+    }))
+}
+
+fn first_line(s: &str) -> String {
+    let line = s
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
+    line.chars().take(200).collect()
+}
+
+fn tail(stderr: &str, stdout: &str) -> String {
+    let text = if stderr.trim().is_empty() {
+        stdout
+    } else {
+        stderr
+    };
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let start = lines.len().saturating_sub(3);
+    lines[start..].join(" | ").chars().take(400).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting() {
+        assert_eq!(quote("tests/unit"), "tests/unit");
+        assert_eq!(quote("a b"), "'a b'");
+        assert_eq!(quote("it's"), r"'it'\''s'");
+        assert_eq!(quote(""), "''");
+        assert_eq!(quote("$(rm -rf /)"), "'$(rm -rf /)'");
+    }
+
+    #[test]
+    fn first_line_and_tail() {
+        assert_eq!(first_line("\n  assert 1 == 2\nmore"), "assert 1 == 2");
+        assert_eq!(tail("", "a\nb\nc\nd\n"), "b | c | d");
+    }
+}

@@ -1,0 +1,326 @@
+//! An environment package on disk, loaded and cross-checked in one pass.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use debugenv_bugs::{
+    BugGraph, BugId, Manifest, ManifestErrorKind, TestUniverse, UniverseErrorKind,
+};
+use debugenv_reward::{Category, RewardConfig, RewardConfigBuilder};
+use debugenv_sandbox::{NetworkPolicy, SandboxSpec};
+use globset::{Glob, GlobSet, GlobSetBuilder};
+
+use crate::error::{PackageError, Problem};
+use crate::spec::EnvironmentSpec;
+
+/// A loaded environment package: the spec, the bug graph, the test universe,
+/// the reference fixes and the reward configuration, all cross-checked.
+///
+/// ```no_run
+/// let package = debugenv::Package::load("examples/talentflow")?;
+/// println!("{}: {} tests, {} bugs", package.spec().name, package.universe().len(), package.graph().len());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Package {
+    dir: PathBuf,
+    spec: EnvironmentSpec,
+    universe: TestUniverse,
+    graph: BugGraph,
+    solutions: BTreeMap<BugId, String>,
+    reward: RewardConfig,
+    protect: GlobSet,
+    /// Category index (in `spec.tests.categories`) of every universe test.
+    categories: Vec<usize>,
+}
+
+impl Package {
+    /// Loads the package in `dir`: `environment.toml`, `bugs.toml`,
+    /// `tests.json`, `solutions/<ID>.patch` and the project directory.
+    ///
+    /// # Errors
+    ///
+    /// A [`PackageError`] listing every problem found, each with its file and,
+    /// where it has one, line and column.
+    pub fn load(dir: impl AsRef<Path>) -> Result<Self, PackageError> {
+        let dir = dir.as_ref();
+        let mut problems = Vec::new();
+
+        let env_path = dir.join("environment.toml");
+        let spec = match std::fs::read_to_string(&env_path) {
+            Ok(text) => match EnvironmentSpec::parse(&env_path, &text) {
+                Ok(s) => Some(s),
+                Err(p) => {
+                    problems.extend(p);
+                    None
+                }
+            },
+            Err(e) => {
+                problems.push(Problem::new(&env_path, format!("cannot read: {e}")));
+                None
+            }
+        };
+
+        let bugs_path = dir.join("bugs.toml");
+        let manifest = match Manifest::from_path(&bugs_path) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                problems.push(match e.kind() {
+                    ManifestErrorKind::Toml {
+                        position: Some(p),
+                        message,
+                    } => Problem::at_line(
+                        &bugs_path,
+                        p.line as usize,
+                        p.column as usize,
+                        message.clone(),
+                    ),
+                    other => Problem::new(&bugs_path, other.to_string()),
+                });
+                None
+            }
+        };
+
+        let tests_path = dir.join("tests.json");
+        let universe = match TestUniverse::from_path(&tests_path) {
+            Ok(u) => Some(u),
+            Err(e) => {
+                match e.kind() {
+                    UniverseErrorKind::Json { position, message } => {
+                        problems.push(Problem::at_line(
+                            &tests_path,
+                            position.line as usize,
+                            position.column as usize,
+                            message.clone(),
+                        ))
+                    }
+                    UniverseErrorKind::Invalid(list) => problems.extend(
+                        list.iter()
+                            .map(|p| Problem::new(&tests_path, p.to_string())),
+                    ),
+                    other => problems.push(Problem::new(&tests_path, other.to_string())),
+                }
+                None
+            }
+        };
+
+        let graph = match (&manifest, &universe) {
+            (Some(m), Some(u)) => match BugGraph::new(m, u) {
+                Ok(g) => Some(g),
+                Err(e) => {
+                    problems.extend(e.problems().iter().map(|p| match p.position {
+                        Some(pos) => Problem::at_line(
+                            &bugs_path,
+                            pos.line as usize,
+                            pos.column as usize,
+                            p.kind.to_string(),
+                        ),
+                        None => Problem::new(&bugs_path, p.kind.to_string()),
+                    }));
+                    None
+                }
+            },
+            _ => None,
+        };
+
+        let mut solutions = BTreeMap::new();
+        if let Some(m) = &manifest {
+            for bug in m.bugs() {
+                let path = dir.join("solutions").join(format!("{}.patch", bug.id));
+                match std::fs::read_to_string(&path) {
+                    Ok(text) => match crate::patch::parse(&text) {
+                        Ok(_) => {
+                            solutions.insert(bug.id.clone(), text);
+                        }
+                        Err(e) => problems.push(Problem::new(
+                            &path,
+                            format!("not a usable unified diff: {e}"),
+                        )),
+                    },
+                    Err(e) => problems.push(Problem::new(
+                        &path,
+                        format!("cannot read the reference fix of bug `{}`: {e}", bug.id),
+                    )),
+                }
+            }
+        }
+
+        let mut reward = None;
+        let mut protect = None;
+        let mut categories = Vec::new();
+        if let Some(spec) = &spec {
+            let project = dir.join(&spec.project);
+            if !project.is_dir() {
+                problems.push(Problem::new(
+                    &env_path,
+                    format!("project directory {} does not exist", project.display()),
+                ));
+            } else if !spec.tests.config.is_empty() && !project.join(&spec.tests.config).is_file() {
+                problems.push(Problem::new(
+                    &env_path,
+                    format!(
+                        "tests.config `{}` does not exist in the project",
+                        spec.tests.config
+                    ),
+                ));
+            }
+            let mut b = GlobSetBuilder::new();
+            for p in &spec.protect {
+                if let Ok(g) = Glob::new(p) {
+                    b.add(g);
+                }
+            }
+            if !spec.tests.config.is_empty() {
+                if let Ok(g) = Glob::new(&spec.tests.config) {
+                    b.add(g);
+                }
+            }
+            protect = b.build().ok();
+
+            let preset = RewardConfig::preset(spec.preset);
+            let mut builder = RewardConfigBuilder::from_preset(spec.preset)
+                .clear_categories()
+                .max_steps(spec.max_steps);
+            if let Some(p) = spec.dependency_penalty {
+                builder = builder.dependency_penalty(p);
+            }
+            for c in &spec.tests.categories {
+                let weight = c.weight.or_else(|| {
+                    preset
+                        .categories()
+                        .iter()
+                        .find(|(name, _)| name.as_str() == c.name)
+                        .map(|(_, w)| *w)
+                });
+                match weight {
+                    Some(w) => builder = builder.category_weight(Category::new(c.name.clone()), w),
+                    None => problems.push(Problem::new(
+                        &env_path,
+                        format!(
+                            "category `{}` has no `weight` and the `{}` preset has no weight for it",
+                            c.name,
+                            spec.preset.name()
+                        ),
+                    )),
+                }
+            }
+            match builder.build() {
+                Ok(r) => reward = Some(r),
+                Err(e) => problems.push(Problem::new(&env_path, format!("reward: {e}"))),
+            }
+
+            if let Some(u) = &universe {
+                for t in u.tests() {
+                    let id = t.id.as_str();
+                    match spec.tests.categories.iter().position(|c| c.name == t.category.as_str()) {
+                        None => problems.push(Problem::new(
+                            &tests_path,
+                            format!("test `{id}` has category `{}`, which environment.toml does not define", t.category),
+                        )),
+                        Some(i) => {
+                            let dir = &spec.tests.categories[i].path;
+                            if !id.starts_with(&format!("{dir}/")) {
+                                problems.push(Problem::new(
+                                    &tests_path,
+                                    format!("test `{id}` of category `{}` is not under `{dir}/`", t.category),
+                                ));
+                            }
+                            categories.push(i);
+                        }
+                    }
+                }
+            }
+        }
+
+        match (spec, universe, graph, reward, protect) {
+            (Some(spec), Some(universe), Some(graph), Some(reward), Some(protect))
+                if problems.is_empty() =>
+            {
+                Ok(Self {
+                    dir: dir.to_owned(),
+                    spec,
+                    universe,
+                    graph,
+                    solutions,
+                    reward,
+                    protect,
+                    categories,
+                })
+            }
+            _ => {
+                if problems.is_empty() {
+                    problems.push(Problem::new(dir, "the package could not be loaded"));
+                }
+                Err(PackageError::new(dir, problems))
+            }
+        }
+    }
+
+    /// Replaces the Python interpreter the tests run with (`tests.python`),
+    /// e.g. a venv with the project's requirements.
+    #[must_use]
+    pub fn with_python(mut self, python: impl Into<String>) -> Self {
+        self.spec.tests.python = python.into();
+        self
+    }
+
+    /// What a sandbox for this package starts with: the project as its
+    /// workspace, the package's services, no network.
+    ///
+    /// # Errors
+    ///
+    /// The sandbox crate refuses the spec (e.g. the project dir vanished).
+    pub fn sandbox_spec(&self) -> Result<SandboxSpec, debugenv_sandbox::Error> {
+        let mut b = SandboxSpec::builder(self.project_dir());
+        for s in &self.spec.services {
+            b = b.service(*s);
+        }
+        b.network(NetworkPolicy::Isolated).build()
+    }
+
+    /// The package directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The parsed `environment.toml`.
+    pub fn spec(&self) -> &EnvironmentSpec {
+        &self.spec
+    }
+
+    /// The project directory (the pristine workspace the agent starts from).
+    pub fn project_dir(&self) -> PathBuf {
+        self.dir.join(&self.spec.project)
+    }
+
+    /// The test universe (`tests.json`).
+    pub fn universe(&self) -> &TestUniverse {
+        &self.universe
+    }
+
+    /// The bug graph (`bugs.toml` checked against the universe).
+    pub fn graph(&self) -> &BugGraph {
+        &self.graph
+    }
+
+    /// The reference fix of a bug (unified diff text).
+    pub fn solution(&self, bug: &BugId) -> Option<&str> {
+        self.solutions.get(bug).map(String::as_str)
+    }
+
+    /// The reward configuration: the preset, the package's categories and
+    /// weights, `max_steps`.
+    pub fn reward_config(&self) -> &RewardConfig {
+        &self.reward
+    }
+
+    /// Whether a workspace path is protected (tests, conftest, pytest config).
+    pub fn is_protected(&self, path: &str) -> bool {
+        self.protect.is_match(path)
+    }
+
+    /// The category (index into `spec().tests.categories`) of universe test `i`.
+    pub fn category_of(&self, test: usize) -> usize {
+        self.categories[test]
+    }
+}

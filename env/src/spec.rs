@@ -1,0 +1,598 @@
+//! `environment.toml`: what an environment is and how it is graded.
+//!
+//! Parsed by walking toml's spanned document tree, so that every problem of
+//! the file (syntax, unknown keys, wrong types, missing keys, bad values) is
+//! reported at once with its line and column.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use debugenv_reward::Preset;
+use debugenv_sandbox::Service;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use crate::error::Problem;
+
+/// One test category: a name, the directory of its tests, an optional weight.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct CategorySpec {
+    /// The category name (`unit`), as in `tests.json`.
+    pub name: String,
+    /// The directory of its tests, relative to the project (`tests/unit`).
+    pub path: String,
+    /// Its weight in the pass rate; `None` keeps the preset's weight.
+    pub weight: Option<f64>,
+}
+
+/// How the harness runs the tests.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct TestsSpec {
+    /// The Python interpreter inside the sandbox (`python3`, or a venv path).
+    pub python: String,
+    /// The pytest configuration file the harness passes with `-c` (relative to
+    /// the project; it must be protected so the agent cannot change it).
+    pub config: String,
+    /// Wall-clock limit of one grading run.
+    pub timeout: Duration,
+    /// A full grading at least every `full_every` state-changing steps.
+    pub full_every: u32,
+    /// pytest plugins the harness loads by name (`-p NAME`); plugin
+    /// autoloading is always disabled.
+    pub plugins: Vec<String>,
+    /// Extra environment of the test run (`DJANGO_SETTINGS_MODULE`, ...).
+    pub env: BTreeMap<String, String>,
+    /// Extra pytest arguments appended to the harness's own.
+    pub args: Vec<String>,
+    /// The categories, in order; every universe test belongs to one.
+    pub categories: Vec<CategorySpec>,
+}
+
+/// The parsed `environment.toml`.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct EnvironmentSpec {
+    /// Short name.
+    pub name: String,
+    /// One-line description.
+    pub description: String,
+    /// The project directory (what the agent sees), relative to the package.
+    pub project: PathBuf,
+    /// Episode length: `truncated` is set at this step.
+    pub max_steps: u32,
+    /// The reward preset.
+    pub preset: Preset,
+    /// The bug dependency penalty, when it differs from the preset's.
+    pub dependency_penalty: Option<f64>,
+    /// How the tests run.
+    pub tests: TestsSpec,
+    /// Protected path globs (relative to the project): `Edit`/`Patch` on them
+    /// are refused and they are restored before every grading.
+    pub protect: Vec<String>,
+    /// Services the sandbox starts (`postgres`, `redis`).
+    pub services: Vec<Service>,
+    /// The Docker image directory (relative to the package), for the Docker backend.
+    pub image: Option<String>,
+    /// Largest file an action may write, in bytes.
+    pub max_file_bytes: usize,
+    /// Output cap of a `Run` action, in bytes.
+    pub max_output_bytes: usize,
+}
+
+impl EnvironmentSpec {
+    /// Parses `environment.toml` text; `file` names the file in problems.
+    ///
+    /// # Errors
+    ///
+    /// Every problem of the file, each with its line and column.
+    pub fn parse(file: &Path, source: &str) -> Result<Self, Vec<Problem>> {
+        let (doc, errors) = DeTable::parse_recoverable(source);
+        let mut w = Walker {
+            file,
+            source,
+            problems: Vec::new(),
+        };
+        for e in errors {
+            let offset = e.span().map_or(0, |s| s.start);
+            w.problem(offset, format!("TOML syntax: {}", e.message().trim_end()));
+        }
+        let root = doc.get_ref();
+        let spec = w.root(root, doc.span().start);
+        if w.problems.is_empty() {
+            Ok(spec)
+        } else {
+            Err(w.problems)
+        }
+    }
+}
+
+type Table<'i> = DeTable<'i>;
+type Value<'i> = Spanned<DeValue<'i>>;
+
+struct Walker<'a> {
+    file: &'a Path,
+    source: &'a str,
+    problems: Vec<Problem>,
+}
+
+fn type_name(v: &DeValue<'_>) -> &'static str {
+    match v {
+        DeValue::String(_) => "a string",
+        DeValue::Integer(_) => "an integer",
+        DeValue::Float(_) => "a float",
+        DeValue::Boolean(_) => "a boolean",
+        DeValue::Datetime(_) => "a datetime",
+        DeValue::Array(_) => "an array",
+        DeValue::Table(_) => "a table",
+    }
+}
+
+impl Walker<'_> {
+    fn problem(&mut self, offset: usize, message: String) {
+        self.problems
+            .push(Problem::at(self.file, self.source, offset, message));
+    }
+
+    /// Checks that `table` has only `allowed` keys.
+    fn keys(&mut self, table: &Table<'_>, what: &str, allowed: &[&str]) {
+        for (k, _) in table.iter() {
+            if !allowed.contains(&&**k.get_ref()) {
+                let expected = allowed
+                    .iter()
+                    .map(|a| format!("`{a}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                self.problem(
+                    k.span().start,
+                    format!(
+                        "unknown key `{}` in {what}; expected one of {expected}",
+                        k.get_ref()
+                    ),
+                );
+            }
+        }
+    }
+
+    fn get<'t, 'i>(table: &'t Table<'i>, key: &str) -> Option<&'t Value<'i>> {
+        table
+            .iter()
+            .find(|(k, _)| *k.get_ref() == key)
+            .map(|(_, v)| v)
+    }
+
+    fn string(
+        &mut self,
+        table: &Table<'_>,
+        key: &str,
+        at: usize,
+        required: bool,
+    ) -> Option<String> {
+        match Self::get(table, key) {
+            None => {
+                if required {
+                    self.problem(at, format!("missing key `{key}` (a string)"));
+                }
+                None
+            }
+            Some(v) => match v.get_ref() {
+                DeValue::String(s) if !s.trim().is_empty() => Some(s.to_string()),
+                DeValue::String(_) => {
+                    self.problem(
+                        v.span().start,
+                        format!("`{key}` is empty; expected a non-empty string"),
+                    );
+                    None
+                }
+                other => {
+                    self.problem(
+                        v.span().start,
+                        format!("`{key}` is {}; expected a string", type_name(other)),
+                    );
+                    None
+                }
+            },
+        }
+    }
+
+    fn integer(&mut self, table: &Table<'_>, key: &str, min: i64, max: i64) -> Option<i64> {
+        let v = Self::get(table, key)?;
+        let DeValue::Integer(i) = v.get_ref() else {
+            self.problem(
+                v.span().start,
+                format!("`{key}` is {}; expected an integer", type_name(v.get_ref())),
+            );
+            return None;
+        };
+        let parsed = i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()).ok();
+        match parsed {
+            Some(n) if (min..=max).contains(&n) => Some(n),
+            _ => {
+                self.problem(
+                    v.span().start,
+                    format!(
+                        "`{key}` = {} is out of range; expected an integer in {min}..={max}",
+                        i.as_str()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn float(&mut self, table: &Table<'_>, key: &str, min: f64, max: f64) -> Option<f64> {
+        let v = Self::get(table, key)?;
+        let text = match v.get_ref() {
+            DeValue::Float(f) => f.as_str().replace('_', ""),
+            DeValue::Integer(i) if i.radix() == 10 => i.as_str().replace('_', ""),
+            other => {
+                self.problem(
+                    v.span().start,
+                    format!("`{key}` is {}; expected a number", type_name(other)),
+                );
+                return None;
+            }
+        };
+        match text.parse::<f64>() {
+            Ok(x) if x.is_finite() && (min..=max).contains(&x) => Some(x),
+            _ => {
+                self.problem(
+                    v.span().start,
+                    format!(
+                        "`{key}` = {text} is out of range; expected a number in [{min}, {max}]"
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn strings(&mut self, table: &Table<'_>, key: &str) -> Vec<String> {
+        let Some(v) = Self::get(table, key) else {
+            return Vec::new();
+        };
+        let DeValue::Array(items) = v.get_ref() else {
+            self.problem(
+                v.span().start,
+                format!(
+                    "`{key}` is {}; expected an array of strings",
+                    type_name(v.get_ref())
+                ),
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in items.iter() {
+            match item.get_ref() {
+                DeValue::String(s) if !s.is_empty() => out.push(s.to_string()),
+                other => self.problem(
+                    item.span().start,
+                    format!(
+                        "an entry of `{key}` is {}; expected a non-empty string",
+                        type_name(other)
+                    ),
+                ),
+            }
+        }
+        out
+    }
+
+    fn table<'t, 'i>(
+        &mut self,
+        parent: &'t Table<'i>,
+        key: &str,
+    ) -> Option<(&'t Table<'i>, usize)> {
+        let v = Self::get(parent, key)?;
+        match v.get_ref() {
+            DeValue::Table(t) => Some((t, v.span().start)),
+            other => {
+                self.problem(
+                    v.span().start,
+                    format!("`{key}` is {}; expected a table", type_name(other)),
+                );
+                None
+            }
+        }
+    }
+
+    fn root(&mut self, root: &Table<'_>, at: usize) -> EnvironmentSpec {
+        self.keys(
+            root,
+            "the top level",
+            &[
+                "name",
+                "description",
+                "project",
+                "max_steps",
+                "reward",
+                "tests",
+                "protect",
+                "services",
+                "image",
+                "limits",
+            ],
+        );
+        let name = self.string(root, "name", at, true).unwrap_or_default();
+        let description = self
+            .string(root, "description", at, false)
+            .unwrap_or_default();
+        let project = self
+            .string(root, "project", at, false)
+            .unwrap_or_else(|| "project".into());
+        if Path::new(&project).is_absolute() || project.split('/').any(|c| c == "..") {
+            if let Some(v) = Self::get(root, "project") {
+                self.problem(
+                    v.span().start,
+                    "`project` must be a relative path inside the package".into(),
+                );
+            }
+        }
+        let max_steps = self
+            .integer(root, "max_steps", 1, i64::from(u32::MAX))
+            .unwrap_or(100) as u32;
+
+        let (mut preset, mut dependency_penalty) = (Preset::Talentflow, None);
+        if let Some((reward, at)) = self.table(root, "reward") {
+            self.keys(reward, "[reward]", &["preset", "dependency_penalty"]);
+            if let Some(p) = self.string(reward, "preset", at, false) {
+                match Preset::from_str(&p) {
+                    Ok(p) => preset = p,
+                    Err(_) => {
+                        let names: Vec<_> = Preset::ALL.iter().map(|p| p.name()).collect();
+                        let off = Self::get(reward, "preset").map_or(at, |v| v.span().start);
+                        self.problem(
+                            off,
+                            format!(
+                                "unknown reward preset `{p}`; expected one of {}",
+                                names.join(", ")
+                            ),
+                        );
+                    }
+                }
+            }
+            dependency_penalty = self.float(reward, "dependency_penalty", 0.0, 1.0);
+        }
+
+        let tests = match self.table(root, "tests") {
+            Some((t, at)) => self.tests(t, at),
+            None => {
+                self.problem(
+                    at,
+                    "missing table `[tests]` (how the harness runs the tests)".into(),
+                );
+                TestsSpec {
+                    python: String::new(),
+                    config: String::new(),
+                    timeout: Duration::ZERO,
+                    full_every: 1,
+                    plugins: Vec::new(),
+                    env: BTreeMap::new(),
+                    args: Vec::new(),
+                    categories: Vec::new(),
+                }
+            }
+        };
+
+        let mut protect = Vec::new();
+        if let Some((p, _)) = self.table(root, "protect") {
+            self.keys(p, "[protect]", &["paths"]);
+            protect = self.strings(p, "paths");
+            if let Some(v) = Self::get(p, "paths") {
+                for pattern in &protect {
+                    if let Err(e) = globset::Glob::new(pattern) {
+                        self.problem(
+                            v.span().start,
+                            format!("protected path `{pattern}` is not a valid glob: {e}"),
+                        );
+                    }
+                }
+            }
+        }
+
+        let mut services = Vec::new();
+        let service_names = self.strings(root, "services");
+        for s in service_names {
+            match s.as_str() {
+                "postgres" | "postgresql" => services.push(Service::Postgres),
+                "redis" => services.push(Service::Redis),
+                other => {
+                    let off = Self::get(root, "services").map_or(at, |v| v.span().start);
+                    self.problem(
+                        off,
+                        format!("unknown service `{other}`; expected `postgres` or `redis`"),
+                    );
+                }
+            }
+        }
+        let image = self.string(root, "image", at, false);
+
+        let (mut max_file_bytes, mut max_output_bytes) = (1 << 20, 64 << 10);
+        if let Some((l, _)) = self.table(root, "limits") {
+            self.keys(l, "[limits]", &["max_file_bytes", "max_output_bytes"]);
+            if let Some(n) = self.integer(l, "max_file_bytes", 1, 1 << 30) {
+                max_file_bytes = n as usize;
+            }
+            if let Some(n) = self.integer(l, "max_output_bytes", 1, 1 << 30) {
+                max_output_bytes = n as usize;
+            }
+        }
+
+        EnvironmentSpec {
+            name,
+            description,
+            project: PathBuf::from(project),
+            max_steps,
+            preset,
+            dependency_penalty,
+            tests,
+            protect,
+            services,
+            image,
+            max_file_bytes,
+            max_output_bytes,
+        }
+    }
+
+    fn tests(&mut self, t: &Table<'_>, at: usize) -> TestsSpec {
+        self.keys(
+            t,
+            "[tests]",
+            &[
+                "python",
+                "config",
+                "timeout_seconds",
+                "full_every",
+                "plugins",
+                "env",
+                "args",
+                "categories",
+            ],
+        );
+        let python = self
+            .string(t, "python", at, false)
+            .unwrap_or_else(|| "python3".into());
+        let config = self.string(t, "config", at, true).unwrap_or_default();
+        let timeout = Duration::from_secs(
+            self.integer(t, "timeout_seconds", 1, 86_400).unwrap_or(600) as u64,
+        );
+        let full_every = self.integer(t, "full_every", 1, 1_000_000).unwrap_or(1) as u32;
+        let plugins = self.strings(t, "plugins");
+        let args = self.strings(t, "args");
+        let mut env = BTreeMap::new();
+        if let Some((e, _)) = self.table(t, "env") {
+            for (k, v) in e.iter() {
+                match v.get_ref() {
+                    DeValue::String(s) => {
+                        env.insert(k.get_ref().to_string(), s.to_string());
+                    }
+                    other => self.problem(
+                        v.span().start,
+                        format!(
+                            "`tests.env.{}` is {}; expected a string",
+                            k.get_ref(),
+                            type_name(other)
+                        ),
+                    ),
+                }
+            }
+        }
+        let mut categories = Vec::new();
+        match Self::get(t, "categories") {
+            None => self.problem(
+                at,
+                "missing `[[tests.categories]]` (at least one category)".into(),
+            ),
+            Some(v) => match v.get_ref() {
+                DeValue::Array(items) if !items.is_empty() => {
+                    for item in items.iter() {
+                        let DeValue::Table(c) = item.get_ref() else {
+                            self.problem(
+                                item.span().start,
+                                "a category is not a table; expected `{name, path}`".into(),
+                            );
+                            continue;
+                        };
+                        let cat_at = item.span().start;
+                        self.keys(c, "a category", &["name", "path", "weight"]);
+                        let name = self.string(c, "name", cat_at, true);
+                        let path = self.string(c, "path", cat_at, true);
+                        let weight = self.float(c, "weight", f64::MIN_POSITIVE, 1e6);
+                        if let Some(n) = &name {
+                            if categories.iter().any(|x: &CategorySpec| &x.name == n) {
+                                self.problem(cat_at, format!("category `{n}` is defined twice"));
+                            }
+                        }
+                        if let (Some(name), Some(path)) = (name, path) {
+                            categories.push(CategorySpec {
+                                name,
+                                path: path.trim_end_matches('/').to_owned(),
+                                weight,
+                            });
+                        }
+                    }
+                }
+                other => self.problem(
+                    v.span().start,
+                    format!(
+                        "`categories` is {}; expected a non-empty array of tables",
+                        type_name(other)
+                    ),
+                ),
+            },
+        }
+        TestsSpec {
+            python,
+            config,
+            timeout,
+            full_every,
+            plugins,
+            env,
+            args,
+            categories,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+name = "tiny"
+max_steps = 20
+[reward]
+preset = "senior"
+[tests]
+config = "pytest.ini"
+[[tests.categories]]
+name = "unit"
+path = "tests/unit/"
+"#;
+
+    #[test]
+    fn parses_a_minimal_file_with_defaults() {
+        let s = EnvironmentSpec::parse(Path::new("environment.toml"), GOOD).expect("valid");
+        assert_eq!(s.name, "tiny");
+        assert_eq!(s.max_steps, 20);
+        assert_eq!(s.preset, Preset::Senior);
+        assert_eq!(s.project, PathBuf::from("project"));
+        assert_eq!(s.tests.python, "python3");
+        assert_eq!(s.tests.categories[0].path, "tests/unit");
+        assert_eq!(s.tests.timeout, Duration::from_secs(600));
+    }
+
+    #[test]
+    fn reports_every_problem_with_positions() {
+        let src = "name = 3\nmax_steps = -1\ncolour = 1\n[reward]\npreset = \"gold\"\n[tests]\ntimeout_seconds = \"x\"\n";
+        let problems = EnvironmentSpec::parse(Path::new("e.toml"), src).expect_err("invalid");
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            text,
+            vec![
+                "e.toml:3:1: unknown key `colour` in the top level; expected one of `name`, `description`, `project`, `max_steps`, `reward`, `tests`, `protect`, `services`, `image`, `limits`",
+                "e.toml:1:8: `name` is an integer; expected a string",
+                "e.toml:2:13: `max_steps` = -1 is out of range; expected an integer in 1..=4294967295",
+                "e.toml:5:10: unknown reward preset `gold`; expected one of talentflow, senior, principal, apex, linear, sublinear, smoothstep",
+                "e.toml:7:19: `timeout_seconds` is a string; expected an integer",
+                "e.toml:6:1: missing key `config` (a string)",
+                "e.toml:6:1: missing `[[tests.categories]]` (at least one category)",
+            ]
+        );
+    }
+
+    #[test]
+    fn syntax_errors_have_positions() {
+        let problems =
+            EnvironmentSpec::parse(Path::new("e.toml"), "name = \"a\"\nmax_steps = = 3\n")
+                .expect_err("invalid");
+        assert_eq!(problems[0].line, Some(2));
+        assert!(
+            problems[0].message.starts_with("TOML syntax"),
+            "{}",
+            problems[0]
+        );
+    }
+}

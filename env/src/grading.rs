@@ -3,6 +3,7 @@
 //! the universe.
 
 use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use debugenv_junit::pytest::{self, NodeId, Resolver};
@@ -123,8 +124,6 @@ fn sandbox_err(context: &str, e: debugenv_sandbox::Error) -> Error {
 /// changed or deleted are rewritten (with their mode), files it added are
 /// removed. Returns how many paths were restored.
 pub(crate) async fn restore_protected<S: Sandbox>(package: &Package, sandbox: &S) -> Result<usize> {
-    use std::os::unix::fs::PermissionsExt;
-
     let changes = sandbox
         .changed_files()
         .await
@@ -156,18 +155,16 @@ pub(crate) async fn restore_protected<S: Sandbox>(package: &Package, sandbox: &S
     let mut chmods = Vec::new();
     for c in protected.iter().filter(|c| c.kind != ChangeKind::Added) {
         let host = project.join(&c.path);
-        let bytes =
-            std::fs::read(&host).map_err(|e| Error::io("restoring a protected file", &host, e))?;
-        sandbox
-            .write_file(&c.path, &bytes)
-            .await
-            .map_err(|e| sandbox_err("restoring a protected file", e))?;
-        let mode = std::fs::metadata(&host)
-            .map_err(|e| Error::io("restoring a protected file", &host, e))?
-            .permissions()
-            .mode()
-            & 0o777;
-        chmods.push(format!("chmod {mode:o} -- {}", quote(&c.path)));
+        let mut files = Vec::new();
+        shipped_files(&host, &c.path, &mut files)
+            .map_err(|e| Error::io("restoring a protected path", &host, e))?;
+        for (path, bytes, mode) in files {
+            sandbox
+                .write_file(&path, &bytes)
+                .await
+                .map_err(|e| sandbox_err("restoring a protected file", e))?;
+            chmods.push(format!("chmod {mode:o} -- {}", quote(&path)));
+        }
     }
     if !chmods.is_empty() {
         sandbox
@@ -176,6 +173,34 @@ pub(crate) async fn restore_protected<S: Sandbox>(package: &Package, sandbox: &S
             .map_err(|e| sandbox_err("restoring modes of protected files", e))?;
     }
     Ok(protected.len())
+}
+
+/// Every shipped file at `host` (a file, or a directory walked recursively)
+/// as (workspace path, content, permission bits).
+fn shipped_files(
+    host: &Path,
+    rel: &str,
+    out: &mut Vec<(String, Vec<u8>, u32)>,
+) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+
+    let meta = std::fs::symlink_metadata(host)?;
+    if meta.is_dir() {
+        let mut entries: Vec<_> = std::fs::read_dir(host)?.collect::<std::io::Result<_>>()?;
+        entries.sort_by_key(std::fs::DirEntry::file_name);
+        for e in entries {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            shipped_files(&e.path(), &format!("{rel}/{name}"), out)?;
+        }
+    } else if meta.is_file() {
+        out.push((
+            rel.to_owned(),
+            std::fs::read(host)?,
+            meta.permissions().mode() & 0o777,
+        ));
+    }
+    Ok(())
 }
 
 /// Runs the whole universe (or `selection`: node ids whose outcomes are

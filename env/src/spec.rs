@@ -103,10 +103,11 @@ impl EnvironmentSpec {
         let root = doc.get_ref();
         let spec = w.root(root, doc.span().start);
         if w.problems.is_empty() {
-            Ok(spec)
-        } else {
-            Err(w.problems)
+            return Ok(spec);
         }
+        // In file order (a stable sort keeps the order of problems at one place).
+        w.problems.sort_by_key(|p| (p.line, p.column));
+        Err(w.problems)
     }
 }
 
@@ -572,13 +573,13 @@ path = "tests/unit/"
         assert_eq!(
             text,
             vec![
-                "e.toml:3:1: unknown key `colour` in the top level; expected one of `name`, `description`, `project`, `max_steps`, `reward`, `tests`, `protect`, `services`, `image`, `limits`",
                 "e.toml:1:8: `name` is an integer; expected a string",
                 "e.toml:2:13: `max_steps` = -1 is out of range; expected an integer in 1..=4294967295",
+                "e.toml:3:1: unknown key `colour` in the top level; expected one of `name`, `description`, `project`, `max_steps`, `reward`, `tests`, `protect`, `services`, `image`, `limits`",
                 "e.toml:5:10: unknown reward preset `gold`; expected one of talentflow, senior, principal, apex, linear, sublinear, smoothstep",
-                "e.toml:7:19: `timeout_seconds` is a string; expected an integer",
                 "e.toml:6:1: missing key `config` (a string)",
                 "e.toml:6:1: missing `[[tests.categories]]` (at least one category)",
+                "e.toml:7:19: `timeout_seconds` is a string; expected an integer",
             ]
         );
     }
@@ -588,11 +589,10 @@ path = "tests/unit/"
         let problems =
             EnvironmentSpec::parse(Path::new("e.toml"), "name = \"a\"\nmax_steps = = 3\n")
                 .expect_err("invalid");
-        assert_eq!(problems[0].line, Some(2));
-        assert!(
-            problems[0].message.starts_with("TOML syntax"),
-            "{}",
-            problems[0]
-        );
+        let syntax = problems
+            .iter()
+            .find(|p| p.message.starts_with("TOML syntax"))
+            .expect("a syntax problem");
+        assert_eq!(syntax.line, Some(2), "{problems:#?}");
     }
 }

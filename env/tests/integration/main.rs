@@ -1,1 +1,12 @@
-//! Integration tests of the env crate (filled below).
+//! Integration tests of the `debugenv` crate, on the tiny package in
+//! `tests/fixtures/tiny` and local sandboxes.
+//!
+//! They need a Python with pytest: `DEBUGENV_PYTHON`, else
+//! `/opt/debugenv/venv/bin/python` (what `.ci/run` creates), else `python3`.
+//! Without one they fail with a message saying so.
+
+mod common;
+mod episode;
+mod package;
+mod red_team;
+mod trajectory;

@@ -261,13 +261,14 @@ pub enum GraphProblemKind {
         /// The bug.
         bug: BugId,
     },
-    /// The universe or its (test, bug) pairs exceed `u32::MAX` entries.
-    #[error("{tests} tests with {pairs} (test, bug) pairs exceed the supported 4294967295")]
+    /// The universe has more than `u32::MAX` tests, or the manifest more than
+    /// 16,777,215 (2^24 - 1) bugs.
+    #[error("{tests} tests and {bugs} bugs exceed the supported 4294967295 tests / 16777215 bugs")]
     TooLarge {
         /// Tests in the universe.
         tests: usize,
-        /// (test, bug) pairs.
-        pairs: usize,
+        /// Bugs in the manifest.
+        bugs: usize,
     },
     /// A test of the universe names a bug the manifest does not define.
     #[error("test `{test}` names unknown bug `{bug}`")]

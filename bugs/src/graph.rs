@@ -61,10 +61,17 @@ pub struct BugGraph {
     /// Tests of bug `b`: `tests[offsets[b]..offsets[b + 1]]` (universe positions).
     offsets: Vec<usize>,
     tests: Vec<u32>,
-    /// Bugs of test `t`: `test_bugs[test_offsets[t]..test_offsets[t + 1]]`; the
-    /// grading walks this one in universe order, so memory is read sequentially.
-    test_offsets: Vec<u32>,
-    test_bugs: Vec<u32>,
+    /// Every (test, bug) pair in universe order, packed in 4 bytes:
+    /// `bug << 8 | step`, where `step` is how far the test position advances
+    /// from the previous pair (0 for another bug of the same test). A gap of
+    /// more than 255 tests is bridged by filler pairs naming bug `len()`, a
+    /// scratch counter. A grading walks this array front to back and adds each
+    /// test's pass flag to its bug's count without a branch, so its cost per
+    /// pair is the same at every size (no branch history to learn, memory read
+    /// sequentially, 4 bytes per pair).
+    pairs: Vec<u32>,
+    /// Tests in the universe.
+    universe_len: usize,
     /// Direct prerequisites of bug `b`, sorted.
     prereqs: Vec<Vec<u32>>,
 }
@@ -193,13 +200,12 @@ impl BugGraph {
             }
         }
         problems.extend(unknown);
-        let pairs: usize = counts.iter().sum();
-        if u32::try_from(universe.len()).is_err() || u32::try_from(pairs).is_err() {
+        if u32::try_from(universe.len()).is_err() || bugs.len() > MAX_BUGS {
             problems.push(problem(
                 None,
                 GraphProblemKind::TooLarge {
                     tests: universe.len(),
-                    pairs,
+                    bugs: bugs.len(),
                 },
             ));
         }
@@ -214,17 +220,22 @@ impl BugGraph {
         }
         let mut fill = offsets.clone();
         let mut tests = vec![0u32; offsets[bugs.len()]];
-        let mut test_offsets = Vec::with_capacity(universe.len() + 1);
-        let mut test_bugs = Vec::with_capacity(tests.len());
-        test_offsets.push(0);
+        let mut pairs = Vec::with_capacity(tests.len());
+        let scratch = (bugs.len() as u32) << 8; // checked above: at most MAX_BUGS bugs
+        let mut at = 0usize; // test position of the previous pair
         for (pos, t) in universe.tests().iter().enumerate() {
             for bug in &t.bugs {
                 let b = index[bug];
+                // Checked above: positions fit in u32.
                 tests[fill[b]] = pos as u32;
                 fill[b] += 1;
-                test_bugs.push(b as u32);
+                while pos - at > 255 {
+                    pairs.push(scratch | 255);
+                    at += 255;
+                }
+                pairs.push(((b as u32) << 8) | (pos - at) as u32);
+                at = pos;
             }
-            test_offsets.push(test_bugs.len() as u32); // checked above: pairs fit in u32
         }
         for p in &mut prereqs {
             p.sort_unstable();
@@ -241,8 +252,8 @@ impl BugGraph {
             index,
             offsets,
             tests,
-            test_offsets,
-            test_bugs,
+            pairs,
+            universe_len: universe.len(),
             prereqs,
         })
     }
@@ -321,16 +332,22 @@ impl BugGraph {
     /// prerequisites. Linear in the number of (test, bug) pairs plus edges.
     pub fn progress(&self, outcomes: &Outcomes) -> Vec<BugProgress> {
         let n = self.bugs.len();
-        let mut passed = vec![0u32; n];
-        // One sequential pass over the universe; only the small per-bug array
-        // is accessed at random.
+        // One more counter: the scratch slot of the filler pairs.
+        let mut passed = vec![0u32; n + 1];
+        // One sequential, branch-free pass over the (test, bug) pairs; only the
+        // small per-bug array is accessed at random.
         let flags = outcomes.as_slice();
-        let tests = flags.len().min(self.test_offsets.len().saturating_sub(1));
-        for (t, _) in flags[..tests].iter().enumerate().filter(|(_, p)| **p) {
-            for &b in
-                &self.test_bugs[self.test_offsets[t] as usize..self.test_offsets[t + 1] as usize]
-            {
-                passed[b as usize] += 1;
+        let mut t = 0usize;
+        if flags.len() >= self.universe_len {
+            for &pair in &self.pairs {
+                t += (pair & 0xff) as usize;
+                passed[(pair >> 8) as usize] += u32::from(flags[t]);
+            }
+        } else {
+            // Outcomes shorter than the universe: the missing tests did not pass.
+            for &pair in &self.pairs {
+                t += (pair & 0xff) as usize;
+                passed[(pair >> 8) as usize] += u32::from(flags.get(t).copied().unwrap_or(false));
             }
         }
         let total = |b: usize| (self.offsets[b + 1] - self.offsets[b]) as u32;
@@ -409,6 +426,10 @@ impl BugGraph {
         out
     }
 }
+
+/// The most bugs a graph holds: a packed pair keeps the bug in 24 bits, and
+/// one more value is the filler pairs' scratch counter.
+const MAX_BUGS: usize = (1 << 24) - 1;
 
 fn escape(s: &str) -> String {
     s.replace('\\', "\\\\")

@@ -204,11 +204,21 @@ impl RewardConfig {
         };
         match baseline {
             Some(baseline) => {
-                for (i, (t, &before)) in tests.iter().zip(baseline).enumerate() {
-                    count(i, t)?;
-                    if before && !t.passed {
-                        regressed.push(i as u32);
+                // Branch-free: every position is written to a small buffer and
+                // kept only if the test regressed, so the cost per test does not
+                // depend on how predictable the pass flags happen to be.
+                const CHUNK: usize = 256;
+                let mut buf = [0u32; CHUNK];
+                let chunks = tests.chunks(CHUNK).zip(baseline.chunks(CHUNK));
+                for (c, (ts, bs)) in chunks.enumerate() {
+                    let mut len = 0;
+                    for (j, (t, &before)) in ts.iter().zip(bs).enumerate() {
+                        let i = c * CHUNK + j;
+                        count(i, t)?;
+                        buf[len] = i as u32; // checked above: n fits in u32
+                        len += usize::from(before & !t.passed);
                     }
+                    regressed.extend_from_slice(&buf[..len]);
                 }
             }
             None => {

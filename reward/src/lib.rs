@@ -39,8 +39,21 @@
 //!
 //! With every test passing at step k (and at least `min_complete_categories`
 //! non-empty categories), the total is exactly
-//! `(wS + wC + wB) + wE * (1.0 - k as f64 / max_steps as f64)`, bit for bit;
-//! with the preset's weights that is `0.90 + 0.05 (1 - k / max_steps)`.
+//! `(wS + wC + wB) + wE * (1.0 - k as f64 / max_steps as f64)`, bit for bit
+//! (while that sum stays at most 1); with the preset's weights that is
+//! `0.90 + 0.05 (1 - k / max_steps)`.
+//!
+//! **A known inconsistency in the specification.** The architecture document
+//! (and issue 3) state that all tests passing at step k gives
+//! `0.95 + 0.05 (1 - k / max_steps)`. That does not follow from its own
+//! weights: 0.40 + 0.25 + 0.25 = 0.90, not 0.95, so with the specified
+//! weights an all-pass grading scores `0.90 + 0.05 (1 - k / max_steps)`, at
+//! most 0.95 (at step 0), never 1.0. This crate keeps the specified weights
+//! (they are the formula) and its property test asserts the value the
+//! formula gives, `wS + wC + wB + wE (1 - k / max_steps)`. A caller who wants
+//! the documented 0.95 bound can raise a weight with
+//! [`RewardConfigBuilder::weights`] (e.g. `bug: 0.30`); nothing else depends
+//! on the sum being 0.90.
 //!
 //! Floating point: p is computed from per-category integer counts summed in the
 //! configuration's fixed category order, so the order of tests never changes a

@@ -146,3 +146,55 @@ fn outcomes_shorter_than_the_universe_count_as_failed() {
     assert_eq!(g.tests_of(99), &[] as &[u32]);
     assert_eq!(g.graph().edge_count(), 6);
 }
+
+/// Long runs of guard tests (no bug) between bug tests, at the start and at
+/// the end: every count is still exact, with full and with short outcomes.
+#[test]
+fn progress_is_exact_across_long_runs_of_guard_tests() {
+    let manifest = Manifest::new(vec![Bug::new("A1"), Bug::new("B2").with_depends_on(["A1"])]);
+    // Positions of A1's tests and B2's tests; everything else is a guard test.
+    let a1 = [300, 301, 1_000];
+    let b2 = [1_000, 1_256, 1_511, 2_999];
+    let tests = (0..3_000)
+        .map(|t| {
+            let mut bugs = Vec::new();
+            if a1.contains(&t) {
+                bugs.push(BugId::from("A1"));
+            }
+            if b2.contains(&t) {
+                bugs.push(BugId::from("B2"));
+            }
+            UniverseTest::new(format!("t::{t}").as_str(), "unit", bugs)
+        })
+        .collect();
+    let universe = TestUniverse::new(tests).expect("valid universe");
+    let g = BugGraph::new(&manifest, &universe).expect("valid");
+    assert_eq!(g.tests_of(0), &a1.map(|t| t as u32));
+    assert_eq!(g.tests_of(1), &b2.map(|t| t as u32));
+
+    // Every test passes except 301 and 1511; guard tests pass too (they must
+    // not count for any bug).
+    let passed: Vec<bool> = (0..3_000).map(|t| t != 301 && t != 1_511).collect();
+    let p = g.progress(&Outcomes::from_passed(passed.clone()));
+    assert_eq!(
+        (p[0].passed, p[0].total, p[0].unfixed_prerequisites),
+        (2, 3, 0)
+    );
+    assert_eq!(
+        (p[1].passed, p[1].total, p[1].unfixed_prerequisites),
+        (3, 4, 1)
+    );
+
+    // Only the guard tests pass: no bug has a passing test.
+    let guards: Vec<bool> = (0..3_000)
+        .map(|t| !a1.contains(&t) && !b2.contains(&t))
+        .collect();
+    let p = g.progress(&Outcomes::from_passed(guards));
+    assert_eq!((p[0].passed, p[1].passed), (0, 0));
+
+    // Outcomes that stop at position 1_300: tests beyond count as failed.
+    let p = g.progress(&Outcomes::from_passed(passed[..1_300].to_vec()));
+    assert_eq!((p[0].passed, p[1].passed), (2, 2));
+    let p = g.progress(&Outcomes::from_passed(vec![true; 3_000]));
+    assert!(p.iter().all(|b| b.fixed() && b.unfixed_prerequisites == 0));
+}

@@ -13,6 +13,8 @@ use proptest::prelude::*;
 #[derive(Debug, Clone)]
 struct World {
     preset: Preset,
+    /// Component weights (the preset's 0.40 / 0.25 / 0.25 / 0.05 / 0.15 unless a test changes them).
+    component: Weights,
     /// Weight of category `c<i>`.
     weights: Vec<f64>,
     min_complete: u32,
@@ -30,6 +32,7 @@ impl World {
     fn config(&self) -> RewardConfig {
         let mut b = RewardConfig::builder()
             .pass_scoring(self.preset.pass_scoring())
+            .weights(self.component)
             .clear_categories()
             .min_complete_categories(self.min_complete)
             .max_steps(self.max_steps);
@@ -123,6 +126,7 @@ fn world_with(weight: BoxedStrategy<f64>) -> impl Strategy<Value = World> {
                     .collect();
                 World {
                     preset,
+                    component: Weights::default(),
                     weights,
                     min_complete,
                     tests,
@@ -157,6 +161,14 @@ fn components(r: &RewardBreakdown) -> [f64; 6] {
         r.regression_penalty,
         r.total,
     ]
+}
+
+/// Categories with at least one test.
+fn nonempty_categories(w: &World) -> u32 {
+    let mut seen: Vec<usize> = w.tests.iter().map(|t| t.0).collect();
+    seen.sort_unstable();
+    seen.dedup();
+    seen.len() as u32
 }
 
 fn thresholds(preset: Preset) -> Vec<f64> {
@@ -256,24 +268,21 @@ proptest! {
         prop_assert_eq!(r1.regression_penalty, r2.regression_penalty);
     }
 
+    /// The architecture says "0.95 + 0.05 (1 - k / max_steps)", but its weights
+    /// give w_S + w_C + w_B + w_E (1 - k / max_steps) = 0.90 + 0.05 (1 - k / max_steps)
+    /// (see the crate docs); this asserts what the formula gives, bit for bit.
     #[test]
-    fn all_pass_at_step_k_gives_exactly_the_bound_minus_the_step_cost(
+    fn all_pass_at_step_k_gives_exactly_ws_plus_wc_plus_wb_plus_we_times_the_step_factor(
         w in world(), k in 0u32..300, with_baseline in any::<bool>(),
     ) {
         let mut w = w;
         w.step = k;
-        let nonempty = {
-            let mut seen: Vec<usize> = w.tests.iter().map(|t| t.0).collect();
-            seen.sort_unstable();
-            seen.dedup();
-            seen.len() as u32
-        };
-        w.min_complete = w.min_complete.min(nonempty);
+        w.min_complete = w.min_complete.min(nonempty_categories(&w));
         let baseline = w.baseline();
         let r = w.compute(&vec![true; w.tests.len()], with_baseline.then_some(&baseline[..]));
         let wt = Weights::default();
         let factor = if k >= w.max_steps { 0.0 } else { 1.0 - f64::from(k) / f64::from(w.max_steps) };
-        let expected = (wt.pass + wt.completion + wt.bug) + wt.efficiency * factor;
+        let expected = wt.pass + wt.completion + wt.bug + wt.efficiency * factor;
         prop_assert_eq!(r.total.to_bits(), expected.to_bits(), "{} != {}", r.total, expected);
         // With the preset weights: 0.90 + 0.05 (1 - k / max_steps), bit for bit.
         prop_assert_eq!(r.total.to_bits(), (0.90 + 0.05 * factor).to_bits());
@@ -281,6 +290,25 @@ proptest! {
         prop_assert_eq!(r.test_pass_score, 1.0);
         prop_assert_eq!(r.completion_bonus, 1.0);
         prop_assert_eq!(r.bug_bonus, 1.0);
+        prop_assert_eq!(r.efficiency_bonus, factor);
+    }
+
+    /// The same with any component weights: the total is
+    /// clamp(w_S + w_C + w_B + w_E (1 - k / max_steps), 0, 1), bit for bit.
+    #[test]
+    fn all_pass_at_step_k_follows_any_component_weights(
+        w in world(), k in 0u32..300,
+        ws in 0.0f64..0.6, wc in 0.0f64..0.6, wb in 0.0f64..0.6, we in 0.0f64..0.6, wr in 0.0f64..0.6,
+    ) {
+        let mut w = w;
+        w.step = k;
+        w.min_complete = w.min_complete.min(nonempty_categories(&w));
+        w.component = Weights { pass: ws, completion: wc, bug: wb, efficiency: we, regression: wr };
+        let baseline = w.baseline();
+        let r = w.compute(&vec![true; w.tests.len()], Some(&baseline));
+        let factor = if k >= w.max_steps { 0.0 } else { 1.0 - f64::from(k) / f64::from(w.max_steps) };
+        let expected = (ws + wc + wb + we * factor).clamp(0.0, 1.0);
+        prop_assert_eq!(r.total.to_bits(), expected.to_bits(), "{} != {}", r.total, expected);
     }
 
     #[test]
@@ -449,6 +477,9 @@ fn naive(w: &World, passes: &[bool], baseline: Option<&[bool]>) -> [f64; 6] {
         }
     };
 
-    let total = (0.40 * s + 0.25 * c + 0.25 * b + 0.05 * e - 0.15 * r).clamp(0.0, 1.0);
+    let wt = &w.component;
+    let total = (wt.pass * s + wt.completion * c + wt.bug * b + wt.efficiency * e
+        - wt.regression * r)
+        .clamp(0.0, 1.0);
     [s, c, b, e, r, total]
 }

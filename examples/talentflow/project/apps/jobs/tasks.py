@@ -1,6 +1,8 @@
 """Scoring every application of a job in parallel: a Celery chord whose header
 tasks score one application each and whose callback ranks them."""
 from celery import chord, shared_task
+from celery.result import GroupResult
+from django.core.cache import cache
 
 from .matching import meets_threshold, rank_key, weighted_score
 from .models import Application, Job
@@ -44,11 +46,46 @@ def scoring_payloads(job):
 
 
 def start_scoring(job):
-    """Launch the chord; returns its AsyncResult (the callback's result)."""
+    """Launch the chord; returns its AsyncResult (the callback's result).
+
+    The header's group result is saved in the result backend, so the progress
+    of a run can be followed by its ``scoring_id`` (``result.parent.id``).
+    """
     payloads = scoring_payloads(job)
     if not payloads:
         return None
-    return chord(score_application.s(p) for p in payloads)(collect_scores.s(job.pk, job.min_match_score))
+    result = chord(score_application.s(p) for p in payloads)(collect_scores.s(job.pk, job.min_match_score))
+    if result.parent is not None:
+        result.parent.save()
+        cache.set(_scoring_key(result.parent.id), job.pk, SCORING_RUN_TTL_SECONDS)
+    return result
+
+
+SCORING_RUN_TTL_SECONDS = 3600
+
+
+def _scoring_key(scoring_id):
+    return f"jobs:scoring:{scoring_id}"
+
+
+def scoring_job_id(scoring_id):
+    """The job a scoring run belongs to (``None`` when unknown or expired)."""
+    return cache.get(_scoring_key(scoring_id))
+
+
+def scoring_progress(scoring_id):
+    """How far a scoring run got: header tasks done and the scores they returned.
+
+    Returns ``None`` for an unknown run.
+    """
+    group = GroupResult.restore(scoring_id, app=score_application.app)
+    if group is None:
+        return None
+    scores = {}
+    for part in group.results:
+        if part.successful() and isinstance(part.result, dict):
+            scores[str(part.result["application_id"])] = part.result["score"]
+    return {"scoring_id": scoring_id, "total": len(group.results), "completed": len(scores), "scores": scores}
 
 
 def store_scores(result):

@@ -19,7 +19,7 @@ class JobViewSet(viewsets.ModelViewSet):
     serializer_class = JobSerializer
     permission_classes = [RolePermission]
     action_roles = {"apply": Role.RECRUITER, "matches": Role.VIEWER, "score": Role.RECRUITER,
-                    "applications": Role.VIEWER, "snapshot": Role.RECRUITER}
+                    "applications": Role.VIEWER, "snapshot": Role.RECRUITER, "scoring": Role.VIEWER}
 
     def get_queryset(self):
         qs = (
@@ -72,7 +72,24 @@ class JobViewSet(viewsets.ModelViewSet):
             return Response({"job_id": job.pk, "scores": {}, "ranking": [], "qualified": []})
         outcome = result.get(timeout=settings.JOB_SCORING_TIMEOUT_SECONDS)
         tasks.store_scores(outcome)
-        return Response(outcome)
+        scoring_id = result.parent.id if result.parent is not None else None
+        progress = tasks.scoring_progress(scoring_id) if scoring_id else None
+        return Response({
+            **outcome,
+            "scoring_id": scoring_id,
+            "progress": {"total": progress["total"], "completed": progress["completed"]} if progress else None,
+        })
+
+    @action(detail=True, methods=["get"], url_path=r"scoring/(?P<scoring_id>[0-9a-f-]{36})")
+    def scoring(self, request, pk=None, scoring_id=None):
+        """Progress of a scoring run: header tasks completed and their scores."""
+        job = self.get_object()
+        if tasks.scoring_job_id(scoring_id) != job.pk:
+            return Response({"detail": "unknown scoring run"}, status=404)
+        progress = tasks.scoring_progress(scoring_id)
+        if progress is None:
+            return Response({"detail": "unknown scoring run"}, status=404)
+        return Response(progress)
 
     @action(detail=True, methods=["post"])
     def snapshot(self, request, pk=None):

@@ -27,7 +27,6 @@ def test_recruiter_cannot_delete_candidates(recruiter, company, make_candidate, 
     assert Candidate.objects.filter(pk=c.pk).exists()
 
 
-@pytest.mark.bug_f4
 def test_candidate_of_another_company_is_invisible(recruiter, rival, api, db):
     client = api(recruiter)
     assert client.get(f"/api/candidates/{rival.pk}/").status_code == 404
@@ -36,7 +35,6 @@ def test_candidate_of_another_company_is_invisible(recruiter, rival, api, db):
     assert rival.location == ""
 
 
-@pytest.mark.bug_f4
 def test_notes_of_another_companys_candidate_are_invisible(interviewer, rival, api, db):
     client = api(interviewer)
     assert client.get(f"/api/candidates/{rival.pk}/notes/").status_code == 404

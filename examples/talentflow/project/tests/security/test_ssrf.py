@@ -3,6 +3,8 @@ server's. Each test starts its own loopback listener playing an internal
 service and checks that it never receives a request, directly, through an
 alternative spelling of the address, or through a redirect from a trusted
 partner."""
+import json
+
 import pytest
 
 from apps.candidates import tasks
@@ -71,8 +73,18 @@ def test_sync_task_refuses_loopback_when_called_directly(company, internal, db):
 
 
 @pytest.mark.bug_i2
-def test_non_http_schemes_are_refused(admin, api, db):
-    for url in ("file:///etc/passwd", "gopher://127.0.0.1:6379/_INFO", "ftp://127.0.0.1/"):
+def test_local_file_url_is_refused(admin, api, tmp_path, db):
+    """file:// would read the server's own disk: a planted feed must not be imported."""
+    planted = tmp_path / "feed.json"
+    planted.write_text(json.dumps(FEED), encoding="utf-8")
+    response = api(admin).post(SYNC, {"url": planted.as_uri()}, format="json")
+    assert response.status_code == 400, response.content
+    assert "scheme" in response.json()["detail"]
+    assert not Candidate.objects.exists()
+
+
+def test_other_schemes_are_refused(admin, api, db):
+    for url in ("gopher://127.0.0.1:6379/_INFO", "ftp://127.0.0.1/", "javascript:alert(1)"):
         response = api(admin).post(SYNC, {"url": url}, format="json")
         assert response.status_code == 400, (url, response.content)
     assert not Candidate.objects.exists()

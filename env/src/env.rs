@@ -1,6 +1,6 @@
 //! [`Environment`]: reset / step with Gymnasium semantics.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::Path;
 use std::sync::Arc;
@@ -67,7 +67,10 @@ struct Episode {
     passed: Vec<bool>,
     messages: Vec<String>,
     reward: f64,
-    fingerprint: u64,
+    /// Fingerprint of every changed workspace file at the last grading.
+    files: BTreeMap<String, u64>,
+    /// Targeted gradings since the last full one.
+    targeted_since_full: u32,
     done: bool,
 }
 
@@ -162,10 +165,11 @@ impl<S: Sandbox> Environment<S> {
             passed: vec![false; self.package.universe().len()],
             messages: vec!["not graded yet".into(); self.package.universe().len()],
             reward: 0.0,
-            fingerprint: 0,
+            files: BTreeMap::new(),
+            targeted_since_full: 0,
             done: false,
         };
-        let (graded, mut timings) = self.grade(&mut episode).await?;
+        let (graded, mut timings) = self.grade(&mut episode, None).await?;
         self.episode = Some(episode);
         let observation = self.observation(ActionResult::ok("reset")).await?;
         self.episode_index += 1;
@@ -285,17 +289,27 @@ impl<S: Sandbox> Environment<S> {
             pytest_internals: Vec::new(),
         };
         let mut step_reward = episode.reward;
-        let changed =
-            if submit || (action.mutates() && result.ok) || matches!(action, Action::Run { .. }) {
-                match self.fingerprint().await {
-                    Ok(f) => submit || f != episode.fingerprint,
-                    Err(_) => true,
+        let check =
+            submit || (action.mutates() && result.ok) || matches!(action, Action::Run { .. });
+        let changed: Option<Vec<String>> = if check {
+            match self.fingerprints().await {
+                Ok(now) => {
+                    let diff = changed_paths(&episode.files, &now);
+                    (submit || !diff.is_empty()).then_some(diff)
                 }
+                // Cannot tell: grade everything.
+                Err(_) => Some(Vec::new()),
+            }
+        } else {
+            None
+        };
+        if let Some(paths) = changed {
+            let selection = if submit {
+                None
             } else {
-                false
+                self.selection(&episode, &paths)
             };
-        if changed {
-            let graded = self.grade(&mut episode).await;
+            let graded = self.grade(&mut episode, selection).await;
             let (g, timings) = match graded {
                 Ok(x) => x,
                 Err(e) => {
@@ -303,7 +317,7 @@ impl<S: Sandbox> Environment<S> {
                     return Err(e);
                 }
             };
-            info.grading = GradingKind::Full;
+            info.grading = g.kind;
             info.timings = timings;
             info.extra_tests = g.extra_tests;
             info.pytest_internals = g.pytest_internals;
@@ -500,33 +514,98 @@ impl<S: Sandbox> Environment<S> {
         }
     }
 
-    /// A hash of every changed workspace file's path, kind and content.
-    async fn fingerprint(&self) -> Result<u64> {
+    /// A fingerprint (kind and content) of every changed workspace file.
+    async fn fingerprints(&self) -> Result<BTreeMap<String, u64>> {
         let changes = self
             .sandbox
             .changed_files()
             .await
             .map_err(|e| Error::new("listing changed files", ErrorKind::Sandbox(e)))?;
-        let mut h = DefaultHasher::new();
-        for c in &changes {
-            c.path.hash(&mut h);
+        let mut out = BTreeMap::new();
+        for c in changes {
+            let mut h = DefaultHasher::new();
             format!("{:?}", c.kind).hash(&mut h);
             if let Ok(bytes) = self.sandbox.read_file(&c.path).await {
                 bytes.hash(&mut h);
             }
+            out.insert(c.path, h.finish());
         }
-        Ok(h.finish())
+        Ok(out)
     }
 
-    /// A full grading: updates outcomes, reward and baseline of `episode`.
-    async fn grade(&self, episode: &mut Episode) -> Result<(Graded, Timings)> {
+    /// The tests a targeted grading re-runs after `changed` paths changed, or
+    /// `None` for a full grading: when the package has no affected-tests map,
+    /// a full grading is due (`full_every`), or a path is not plain
+    /// application Python the map knows (settings, migrations, protected or
+    /// new files, anything else).
+    fn selection(&self, episode: &Episode, changed: &[String]) -> Option<Vec<usize>> {
+        let p = &self.package;
+        if !p.has_affected_map()
+            || changed.is_empty()
+            || episode.targeted_since_full + 1 >= p.spec().tests.full_every
+        {
+            return None;
+        }
+        let mut tests = BTreeSet::new();
+        for path in changed {
+            if !path.ends_with(".py") || p.is_protected(path) || p.forces_full(path) {
+                return None;
+            }
+            tests.extend(p.affected_tests(path)?.iter().copied());
+        }
+        Some(tests.into_iter().collect())
+    }
+
+    /// A grading: full (`selection` = `None`) or targeted; updates outcomes,
+    /// reward and baseline of `episode`. A targeted run that meets a
+    /// collection error is redone in full.
+    async fn grade(
+        &self,
+        episode: &mut Episode,
+        selection: Option<Vec<usize>>,
+    ) -> Result<(Graded, Timings)> {
         let started = Instant::now();
         let mut timings = Timings::default();
         let restored = grading::restore_protected(&self.package, &self.sandbox).await;
         let internals = self.pytest_internals().await;
         timings.sandbox = started.elapsed().as_secs_f64();
+        let mut kind = if selection.is_some() {
+            GradingKind::Targeted
+        } else {
+            GradingKind::Full
+        };
         let run = match restored {
-            Ok(_) => grading::run(&self.package, &self.sandbox, &mut episode.rng, None).await,
+            Ok(_) => {
+                let first = grading::run(
+                    &self.package,
+                    &self.sandbox,
+                    &mut episode.rng,
+                    selection.as_deref(),
+                )
+                .await;
+                // Redo in full when a module failed to import (its other
+                // tests may be affected too), or when every test would pass:
+                // only a full grading may end the episode.
+                let redo = match (&first, &selection) {
+                    (Ok(RunResult::Verdict(o)), Some(sel)) => {
+                        o.collection_errors
+                            || episode.passed.iter().enumerate().all(|(i, &p)| {
+                                if sel.binary_search(&i).is_ok() {
+                                    o.passed[i]
+                                } else {
+                                    p
+                                }
+                            })
+                    }
+                    _ => false,
+                };
+                if redo {
+                    kind = GradingKind::Full;
+                    grading::run(&self.package, &self.sandbox, &mut episode.rng, None).await
+                } else {
+                    first
+                }
+            }
             Err(e) => Err(e),
         };
         let run = match run {
@@ -537,6 +616,7 @@ impl<S: Sandbox> Environment<S> {
             Err(e) => return Err(e),
         };
         let mut graded = Graded {
+            kind,
             verdict: None,
             breakdown: None,
             extra_tests: Vec::new(),
@@ -553,23 +633,42 @@ impl<S: Sandbox> Environment<S> {
             RunResult::Verdict(outcomes) => {
                 timings.tests = outcomes.tests_time.as_secs_f64();
                 timings.parse = outcomes.parse_time.as_secs_f64();
+                let mut passed = episode.passed.clone();
+                let mut messages = episode.messages.clone();
+                match (&selection, kind) {
+                    (Some(sel), GradingKind::Targeted) => {
+                        for &i in sel {
+                            passed[i] = outcomes.passed[i];
+                            messages[i].clone_from(&outcomes.messages[i]);
+                        }
+                    }
+                    _ => {
+                        passed = outcomes.passed;
+                        messages = outcomes.messages;
+                    }
+                }
                 let reward_started = Instant::now();
                 let breakdown = reward_of(
                     &self.package,
                     &self.reward_categories,
                     &mut episode.tracker,
-                    &outcomes.passed,
+                    &passed,
                     episode.step,
                 )?;
                 timings.reward = reward_started.elapsed().as_secs_f64();
-                episode.passed = outcomes.passed;
-                episode.messages = outcomes.messages;
+                episode.passed = passed;
+                episode.messages = messages;
                 episode.reward = breakdown.total;
                 graded.breakdown = Some(breakdown);
                 graded.extra_tests = outcomes.extra;
             }
         }
-        episode.fingerprint = self.fingerprint().await.unwrap_or(0);
+        if kind == GradingKind::Full {
+            episode.targeted_since_full = 0;
+        } else {
+            episode.targeted_since_full += 1;
+        }
+        episode.files = self.fingerprints().await.unwrap_or_default();
         Ok((graded, timings))
     }
 
@@ -693,10 +792,23 @@ impl<S: Sandbox> Environment<S> {
 /// What one grading produced besides the outcomes it stored.
 #[derive(Debug, Clone)]
 pub(crate) struct Graded {
+    pub(crate) kind: GradingKind,
     pub(crate) verdict: Option<(NoVerdictReason, String)>,
     pub(crate) breakdown: Option<RewardBreakdown>,
     pub(crate) extra_tests: Vec<String>,
     pub(crate) pytest_internals: Vec<String>,
+}
+
+/// Paths whose fingerprint differs between two gradings (changed, added or reverted).
+fn changed_paths(before: &BTreeMap<String, u64>, now: &BTreeMap<String, u64>) -> Vec<String> {
+    let mut out: Vec<String> = now
+        .iter()
+        .filter(|(p, h)| before.get(*p) != Some(h))
+        .map(|(p, _)| p.clone())
+        .collect();
+    out.extend(before.keys().filter(|p| !now.contains_key(*p)).cloned());
+    out.sort();
+    out
 }
 
 /// Refuses paths that are absolute, empty or contain `..` before the sandbox sees them.

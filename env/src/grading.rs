@@ -32,6 +32,8 @@ pub(crate) struct Outcomes {
     pub(crate) messages: Vec<String>,
     /// Node ids that ran but are not in the universe (canaries excluded).
     pub(crate) extra: Vec<String>,
+    /// A module failed to import (its tests did not run).
+    pub(crate) collection_errors: bool,
     pub(crate) tests_time: Duration,
     pub(crate) parse_time: Duration,
 }
@@ -303,6 +305,7 @@ pub(crate) async fn run<S: Sandbox>(
             passed: vec![false; universe.len()],
             messages: vec![message; universe.len()],
             extra: Vec::new(),
+            collection_errors: true,
             tests_time,
             parse_time: parse_started.elapsed(),
         }));
@@ -331,6 +334,11 @@ pub(crate) async fn run<S: Sandbox>(
     let canary = |id: &str| combined.tests.get(&NodeId::new(id)).map(|c| c.outcome);
     match (canary(&fail_id), canary(&pass_id)) {
         (Some(Outcome::Failed), Some(Outcome::Passed)) => {}
+        // A node-id selection whose module fails to import makes pytest stop
+        // with a usage error before any test runs, canaries included. The
+        // caller redoes such a run in full, where canaries always run.
+        (None, None) if selection.is_some() && code == 4 && !combined.broken_modules.is_empty() => {
+        }
         (f, p) => {
             return Ok(RunResult::NoVerdict(
                 NoVerdictReason::Tampered,
@@ -405,6 +413,7 @@ pub(crate) async fn run<S: Sandbox>(
         passed,
         messages,
         extra,
+        collection_errors: !combined.broken_modules.is_empty(),
         tests_time,
         parse_time: parse_started.elapsed(),
     }))

@@ -131,6 +131,7 @@
 //! Rust 1.85 (edition 2024), the workspace's `rust-version`.
 
 mod action;
+mod affected;
 mod env;
 mod error;
 mod grading;
@@ -148,6 +149,7 @@ pub use debugenv_reward as reward;
 pub use debugenv_sandbox as sandbox;
 
 pub use action::Action;
+pub use affected::{AffectedMap, affected_map};
 pub use env::{Environment, ResetOptions};
 pub use error::{Error, ErrorKind, PackageError, Problem, Result};
 pub use observation::{

@@ -1,6 +1,6 @@
 //! An environment package on disk, loaded and cross-checked in one pass.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use debugenv_bugs::{
@@ -9,6 +9,7 @@ use debugenv_bugs::{
 use debugenv_reward::{Category, RewardConfig, RewardConfigBuilder};
 use debugenv_sandbox::{NetworkPolicy, SandboxSpec};
 use globset::{Glob, GlobSet, GlobSetBuilder};
+use serde::{Deserialize, Serialize};
 
 use crate::error::{PackageError, Problem};
 use crate::spec::EnvironmentSpec;
@@ -32,6 +33,66 @@ pub struct Package {
     protect: GlobSet,
     /// Category index (in `spec.tests.categories`) of every universe test.
     categories: Vec<usize>,
+    /// Workspace file -> universe tests that execute it (sorted indices).
+    affected: Option<HashMap<String, Vec<usize>>>,
+    full_on: GlobSet,
+}
+
+/// The affected-tests map file: which tests execute each workspace file.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AffectedFile {
+    pub(crate) version: u32,
+    /// How the map was made (free text).
+    #[serde(default)]
+    pub(crate) generated_by: String,
+    pub(crate) files: BTreeMap<String, Vec<String>>,
+}
+
+fn load_affected(
+    path: &Path,
+    universe: &TestUniverse,
+    problems: &mut Vec<Problem>,
+) -> Option<HashMap<String, Vec<usize>>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => {
+            problems.push(Problem::new(path, format!("cannot read: {e}")));
+            return None;
+        }
+    };
+    let file: AffectedFile = match serde_json::from_str(&text) {
+        Ok(f) => f,
+        Err(e) => {
+            problems.push(Problem::at_line(path, e.line(), e.column(), e.to_string()));
+            return None;
+        }
+    };
+    if file.version != 1 {
+        problems.push(Problem::new(
+            path,
+            format!("unsupported version {} (expected 1)", file.version),
+        ));
+        return None;
+    }
+    let mut map = HashMap::new();
+    for (source, tests) in file.files {
+        let mut ids = Vec::with_capacity(tests.len());
+        for t in tests {
+            match universe.position(&t) {
+                Some(i) => ids.push(i),
+                None => problems.push(Problem::new(
+                    path,
+                    format!("`{source}` maps to test `{t}`, which is not in tests.json"),
+                )),
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        map.insert(source, ids);
+    }
+    Some(map)
 }
 
 impl Package {
@@ -147,6 +208,8 @@ impl Package {
 
         let mut reward = None;
         let mut protect = None;
+        let mut full_on = None;
+        let mut affected = None;
         let mut categories = Vec::new();
         if let Some(spec) = &spec {
             let project = dir.join(&spec.project);
@@ -176,6 +239,16 @@ impl Package {
                 }
             }
             protect = b.build().ok();
+            let mut b = GlobSetBuilder::new();
+            for p in &spec.tests.full_on {
+                if let Ok(g) = Glob::new(p) {
+                    b.add(g);
+                }
+            }
+            full_on = b.build().ok();
+            if let Some(u) = &universe {
+                affected = load_affected(&dir.join(&spec.tests.affected), u, &mut problems);
+            }
 
             let preset = RewardConfig::preset(spec.preset);
             let mut builder = RewardConfigBuilder::from_preset(spec.preset)
@@ -232,21 +305,26 @@ impl Package {
             }
         }
 
-        match (spec, universe, graph, reward, protect) {
-            (Some(spec), Some(universe), Some(graph), Some(reward), Some(protect))
-                if problems.is_empty() =>
-            {
-                Ok(Self {
-                    dir: dir.to_owned(),
-                    spec,
-                    universe,
-                    graph,
-                    solutions,
-                    reward,
-                    protect,
-                    categories,
-                })
-            }
+        match (spec, universe, graph, reward, protect, full_on) {
+            (
+                Some(spec),
+                Some(universe),
+                Some(graph),
+                Some(reward),
+                Some(protect),
+                Some(full_on),
+            ) if problems.is_empty() => Ok(Self {
+                dir: dir.to_owned(),
+                spec,
+                universe,
+                graph,
+                solutions,
+                reward,
+                protect,
+                categories,
+                affected,
+                full_on,
+            }),
             _ => {
                 if problems.is_empty() {
                     problems.push(Problem::new(dir, "the package could not be loaded"));
@@ -317,6 +395,36 @@ impl Package {
     /// Whether a workspace path is protected (tests, conftest, pytest config).
     pub fn is_protected(&self, path: &str) -> bool {
         self.protect.is_match(path)
+    }
+
+    /// Whether the package has an affected-tests map (targeted grading).
+    pub fn has_affected_map(&self) -> bool {
+        self.affected.is_some()
+    }
+
+    /// The universe tests (indices) that execute a workspace file, per the
+    /// affected-tests map; `None` when the file is not in the map.
+    pub fn affected_tests(&self, path: &str) -> Option<&[usize]> {
+        self.affected.as_ref()?.get(path).map(Vec::as_slice)
+    }
+
+    /// Whether a change of this path forces a full grading (`tests.full_on`).
+    pub fn forces_full(&self, path: &str) -> bool {
+        self.full_on.is_match(path)
+    }
+
+    /// Drops the affected-tests map: every grading is full.
+    #[must_use]
+    pub fn without_affected_map(mut self) -> Self {
+        self.affected = None;
+        self
+    }
+
+    /// Overrides `tests.full_every`.
+    #[must_use]
+    pub fn with_full_every(mut self, k: u32) -> Self {
+        self.spec.tests.full_every = k.max(1);
+        self
     }
 
     /// The category (index into `spec().tests.categories`) of universe test `i`.

@@ -39,8 +39,16 @@ pub struct TestsSpec {
     pub config: String,
     /// Wall-clock limit of one grading run.
     pub timeout: Duration,
-    /// A full grading at least every `full_every` state-changing steps.
+    /// A full grading at least every `full_every` state-changing steps
+    /// (1: every grading is full). Between them, gradings are targeted when the
+    /// package has an affected-tests map.
     pub full_every: u32,
+    /// The affected-tests map (file -> tests, from coverage of the fixed
+    /// project), relative to the package; used when the file exists.
+    pub affected: String,
+    /// Globs of workspace paths whose change always forces a full grading
+    /// (settings, migrations, anything coverage cannot see).
+    pub full_on: Vec<String>,
     /// pytest plugins the harness loads by name (`-p NAME`); plugin
     /// autoloading is always disabled.
     pub plugins: Vec<String>,
@@ -110,6 +118,17 @@ impl EnvironmentSpec {
         Err(w.problems)
     }
 }
+
+/// Paths whose change forces a full grading unless `tests.full_on` says otherwise.
+pub(crate) const DEFAULT_FULL_ON: &[&str] = &[
+    "**/settings.py",
+    "**/settings/**",
+    "**/migrations/**",
+    "**/conftest.py",
+    "**/__init__.py",
+    "manage.py",
+    "requirements*.txt",
+];
 
 type Table<'i> = DeTable<'i>;
 type Value<'i> = Spanned<DeValue<'i>>;
@@ -369,6 +388,8 @@ impl Walker<'_> {
                     config: String::new(),
                     timeout: Duration::ZERO,
                     full_every: 1,
+                    affected: String::new(),
+                    full_on: Vec::new(),
                     plugins: Vec::new(),
                     env: BTreeMap::new(),
                     args: Vec::new(),
@@ -446,6 +467,8 @@ impl Walker<'_> {
                 "config",
                 "timeout_seconds",
                 "full_every",
+                "affected",
+                "full_on",
                 "plugins",
                 "env",
                 "args",
@@ -460,6 +483,23 @@ impl Walker<'_> {
             self.integer(t, "timeout_seconds", 1, 86_400).unwrap_or(600) as u64,
         );
         let full_every = self.integer(t, "full_every", 1, 1_000_000).unwrap_or(1) as u32;
+        let affected = self
+            .string(t, "affected", at, false)
+            .unwrap_or_else(|| "affected.json".into());
+        let full_on = match Self::get(t, "full_on") {
+            Some(_) => self.strings(t, "full_on"),
+            None => DEFAULT_FULL_ON.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        if let Some(v) = Self::get(t, "full_on") {
+            for pattern in &full_on {
+                if let Err(e) = globset::Glob::new(pattern) {
+                    self.problem(
+                        v.span().start,
+                        format!("`full_on` entry `{pattern}` is not a valid glob: {e}"),
+                    );
+                }
+            }
+        }
         let plugins = self.strings(t, "plugins");
         let args = self.strings(t, "args");
         let mut env = BTreeMap::new();
@@ -529,6 +569,8 @@ impl Walker<'_> {
             config,
             timeout,
             full_every,
+            affected,
+            full_on,
             plugins,
             env,
             args,

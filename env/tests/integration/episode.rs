@@ -41,7 +41,14 @@ fn oracle_episode_terminates_with_rising_reward() {
                 "{:?}",
                 step.observation.action_result
             );
-            assert_eq!(step.info.grading, GradingKind::Full);
+            // Targeted gradings in between; the one where everything
+            // passes is confirmed by a full grading, which alone may terminate.
+            let kind = if i == 2 {
+                GradingKind::Full
+            } else {
+                GradingKind::Targeted
+            };
+            assert_eq!(step.info.grading, kind, "step {i}");
             assert_eq!(step.info.verdict, VerdictInfo::Ok);
             assert!(
                 step.reward > last,

@@ -9,4 +9,5 @@ mod common;
 mod episode;
 mod package;
 mod red_team;
+mod targeted;
 mod trajectory;

@@ -1,0 +1,139 @@
+//! The affected-tests map behind targeted grading: which universe tests
+//! execute each workspace file, from per-test coverage contexts
+//! (pytest-cov `--cov-context=test`) of the fully fixed project.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use debugenv_sandbox::{Command, Sandbox};
+
+use crate::env::apply_patch_text;
+use crate::error::{Error, ErrorKind, Result};
+use crate::grading::{self, quote};
+use crate::package::{AffectedFile, Package};
+
+/// Which universe tests execute each workspace file.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AffectedMap {
+    /// Workspace path -> node ids (sorted).
+    pub files: BTreeMap<String, Vec<String>>,
+}
+
+impl AffectedMap {
+    /// The JSON form a package keeps in `tests.affected` (default `affected.json`).
+    pub fn to_json(&self) -> String {
+        let file = AffectedFile {
+            version: 1,
+            generated_by: "pytest-cov --cov-context=test on the fully fixed project \
+                           (cargo run -p debugenv --example affected)"
+                .into(),
+            files: self.files.clone(),
+        };
+        let mut s = serde_json::to_string_pretty(&file).expect("serializable");
+        s.push('\n');
+        s
+    }
+}
+
+/// Builds the map in `sandbox` (whose workspace is the package's project):
+/// applies every reference fix, runs the universe once under coverage with
+/// per-test contexts, and resets the sandbox. The sandbox's Python needs
+/// `pytest-cov`.
+///
+/// # Errors
+///
+/// A sandbox failure, a fix that does not apply, or a coverage run that
+/// produced no report.
+pub async fn affected_map<S: Sandbox>(package: &Package, sandbox: &S) -> Result<AffectedMap> {
+    let sb = |context: &'static str| move |e| Error::new(context, ErrorKind::Sandbox(e));
+    sandbox.reset().await.map_err(sb("resetting the sandbox"))?;
+    for bug in package.graph().fix_order() {
+        let text = package
+            .solution(bug)
+            .expect("Package::load checked every solution");
+        apply_patch_text(sandbox, text, |_, _| Ok(()))
+            .await
+            .map_err(|(_, message)| {
+                Error::new(
+                    "building the affected-tests map",
+                    ErrorKind::Solution {
+                        bug: bug.to_string(),
+                        message,
+                    },
+                )
+            })?;
+    }
+    let tmp = "\"${TMPDIR:-/tmp}\"";
+    let mut line = format!(
+        "printf '[run]\\nbranch = False\\n[json]\\nshow_contexts = True\\n' > {tmp}/debugenv-covrc && "
+    );
+    line.push_str(&grading::pytest_line(package, None));
+    line.push_str(&format!(
+        " -p pytest_cov --cov=. --cov-context=test --cov-config={tmp}/debugenv-covrc \
+         --cov-report=json:{tmp}/debugenv-cov.json"
+    ));
+    for c in &package.spec().tests.categories {
+        line.push(' ');
+        line.push_str(&quote(&c.path));
+    }
+    let run = sandbox
+        .exec(&grading::pytest_command(
+            package,
+            line,
+            package.spec().tests.timeout * 2,
+        ))
+        .await
+        .map_err(sb("running the tests under coverage"))?;
+    let read = sandbox
+        .exec(
+            &Command::shell(format!(
+                "cat {tmp}/debugenv-cov.json; s=$?; rm -f {tmp}/debugenv-cov*; exit $s"
+            ))
+            .timeout(Duration::from_secs(60))
+            .output_limit(512 << 20),
+        )
+        .await
+        .map_err(sb("reading the coverage report"))?;
+    sandbox.reset().await.map_err(sb("resetting the sandbox"))?;
+    if !read.status.success() {
+        return Err(Error::new(
+            "building the affected-tests map",
+            ErrorKind::State(format!(
+                "the coverage run wrote no report (is pytest-cov installed?): {}",
+                run.stdout_text()
+                    .lines()
+                    .chain(run.stderr_text().lines())
+                    .last()
+                    .unwrap_or("")
+            )),
+        ));
+    }
+    let json: serde_json::Value = serde_json::from_slice(&read.stdout).map_err(|e| {
+        Error::new(
+            "building the affected-tests map",
+            ErrorKind::State(format!("the coverage report is not JSON: {e}")),
+        )
+    })?;
+    let universe = package.universe();
+    let mut files = BTreeMap::new();
+    if let Some(all) = json.get("files").and_then(|f| f.as_object()) {
+        for (path, data) in all {
+            if package.is_protected(path) {
+                continue;
+            }
+            let mut tests = BTreeSet::new();
+            if let Some(contexts) = data.get("contexts").and_then(|c| c.as_object()) {
+                for names in contexts.values().filter_map(|v| v.as_array()) {
+                    for name in names.iter().filter_map(|n| n.as_str()) {
+                        let id = name.rsplit_once('|').map_or(name, |(id, _)| id);
+                        if universe.position(id).is_some() {
+                            tests.insert(id.to_owned());
+                        }
+                    }
+                }
+            }
+            files.insert(path.clone(), tests.into_iter().collect());
+        }
+    }
+    Ok(AffectedMap { files })
+}

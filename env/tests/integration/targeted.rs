@@ -1,0 +1,101 @@
+//! Targeted grading equals a cold full run after a random sequence of edits.
+
+use debugenv::{Action, GradingKind, ResetOptions};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::common::{block_on, env_for, fixed_content, tiny};
+
+#[test]
+fn targeted_outcomes_equal_a_cold_full_run_after_random_edits() {
+    block_on(async {
+        let base = tiny();
+        assert!(
+            base.has_affected_map(),
+            "the tiny package ships affected.json"
+        );
+        let targeted = std::sync::Arc::new(base.as_ref().clone().with_full_every(1000));
+        let full = std::sync::Arc::new(base.as_ref().clone().without_affected_map());
+        let mut a = env_for(targeted).await;
+        let mut b = env_for(full).await;
+        a.reset(ResetOptions::seeded(31)).await.expect("reset");
+        b.reset(ResetOptions::seeded(32)).await.expect("reset");
+
+        let stats = [
+            fixed_content(&base, "calc/stats.py", &[]),
+            fixed_content(&base, "calc/stats.py", &["T1"]),
+            fixed_content(&base, "calc/stats.py", &["T2"]),
+            fixed_content(&base, "calc/stats.py", &["T1", "T2"]),
+            "def total(:\n".to_owned(), // a syntax error: collection fails
+        ];
+        let text = [
+            fixed_content(&base, "calc/text.py", &[]),
+            fixed_content(&base, "calc/text.py", &["T3"]),
+            "import no_such_module\n".to_owned(),
+        ];
+        let mut rng = StdRng::seed_from_u64(2026);
+        let mut kinds = Vec::new();
+        for i in 0..14 {
+            let (file, content) = if rng.random_bool(0.5) {
+                (
+                    "calc/stats.py",
+                    stats[rng.random_range(0..stats.len())].clone(),
+                )
+            } else {
+                (
+                    "calc/text.py",
+                    text[rng.random_range(0..text.len())].clone(),
+                )
+            };
+            let action = Action::Edit {
+                file: file.into(),
+                content,
+            };
+            let sa = a.step(action.clone()).await.expect("targeted step");
+            let sb = b.step(action).await.expect("full step");
+            assert_ne!(sb.info.grading, GradingKind::Targeted);
+            kinds.push(sa.info.grading);
+            assert_eq!(
+                a.passed(),
+                b.passed(),
+                "step {i} ({file}): targeted {:?} vs full {:?}",
+                sa.info.grading,
+                sb.info.grading
+            );
+            if sa.terminated || sb.terminated {
+                assert_eq!(sa.terminated, sb.terminated);
+                break;
+            }
+        }
+        assert!(
+            kinds.contains(&GradingKind::Targeted),
+            "some gradings were targeted: {kinds:?}"
+        );
+        a.close().await.expect("close");
+        b.close().await.expect("close");
+    });
+}
+
+#[test]
+fn changes_outside_the_map_force_a_full_grading() {
+    block_on(async {
+        let package = std::sync::Arc::new(tiny().as_ref().clone().with_full_every(1000));
+        let mut env = env_for(package).await;
+        env.reset(ResetOptions::seeded(33)).await.expect("reset");
+        for (file, content) in [
+            ("calc/helpers.py", "X = 1\n"), // a new module: not in the map
+            ("calc/__init__.py", "\"\"\"calc.\"\"\"\n"), // package init: full_on
+            ("README.md", "# calc\n"),      // not Python
+        ] {
+            let step = env
+                .step(Action::Edit {
+                    file: file.into(),
+                    content: content.into(),
+                })
+                .await
+                .expect("step");
+            assert_eq!(step.info.grading, GradingKind::Full, "{file}");
+        }
+        env.close().await.expect("close");
+    });
+}

@@ -215,23 +215,21 @@ impl Workspace {
 
     /// Differences from the pristine state; refreshes the manifest for entries
     /// whose metadata moved but whose content did not.
+    ///
+    /// Children are stat-ed relative to their open directory (`DirEntry::metadata`,
+    /// no symlink followed), so a walk costs one `statx` per entry without a
+    /// path lookup from the root.
     pub(crate) fn diff(&mut self) -> io::Result<Vec<Change>> {
         let mut changes = Vec::new();
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = std::collections::HashSet::with_capacity(self.manifest.len());
         let mut refresh = Vec::new();
-        let mut stack = vec![String::new()];
-        while let Some(rel) = stack.pop() {
-            let p = self.abs(&self.root, &rel);
-            let m = match fs::symlink_metadata(&p) {
-                Ok(m) => m,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(e),
-            };
+        let root_meta = fs::symlink_metadata(&self.root)?;
+        let mut stack = vec![(String::new(), root_meta)];
+        while let Some((rel, m)) = stack.pop() {
             let Some(now) = entry(&m) else {
                 changes.push(Change::new(rel.clone(), ChangeKind::Added));
                 continue;
             };
-            seen.insert(rel.clone());
             match self.manifest.get(&rel) {
                 None => changes.push(Change::new(rel.clone(), ChangeKind::Added)),
                 Some(old) if old.kind != now.kind => {
@@ -251,16 +249,26 @@ impl Workspace {
                 }
             }
             if now.kind == Kind::Dir {
+                let p = self.abs(&self.root, &rel);
                 for child in self.read_dir_forcing(&p)? {
-                    let name = child?.file_name();
+                    let child = child?;
+                    let cm = match child.metadata() {
+                        Ok(cm) => cm,
+                        // Removed between listing and stat (a straggler process).
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                        Err(e) => return Err(e),
+                    };
+                    let name = child.file_name();
                     let name = name.to_string_lossy();
-                    stack.push(if rel.is_empty() {
+                    let crel = if rel.is_empty() {
                         name.into_owned()
                     } else {
                         format!("{rel}/{name}")
-                    });
+                    };
+                    stack.push((crel, cm));
                 }
             }
+            seen.insert(rel);
         }
         for (rel, e) in refresh {
             self.manifest.insert(rel, e);
@@ -272,6 +280,48 @@ impl Workspace {
         }
         changes.sort();
         Ok(changes)
+    }
+
+    /// Rewrites a modified regular file in place with its pristine content and
+    /// mode (cheaper than unlink + create on most file systems). Returns false,
+    /// touching nothing, unless the live path is a regular file with a single
+    /// link: a symlink or a hard link planted by the sandbox's commands is
+    /// never written through.
+    fn rewrite_in_place(&self, rel: &str) -> io::Result<bool> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let src = self.abs(&self.pristine, rel);
+        if !fs::symlink_metadata(&src)?.is_file() {
+            return Ok(false);
+        }
+        let live = self.abs(&self.root, rel);
+        let mut f = match fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(&live)
+        {
+            Ok(f) => f,
+            Err(_) => return Ok(false),
+        };
+        let m = f.metadata()?;
+        if !m.is_file() || m.nlink() != 1 {
+            return Ok(false);
+        }
+        let data = fs::read(&src)?;
+        // Overwrite, then cut: truncating to zero first would make ext4
+        // (auto_da_alloc) flush the file on close.
+        f.write_all(&data)?;
+        f.set_len(data.len() as u64)?;
+        let mode = self.manifest.get(rel).map_or(0o644, |e| e.mode);
+        if m.mode() & 0o7777 != mode {
+            f.set_permissions(fs::Permissions::from_mode(mode))?;
+        }
+        if let Some((u, g)) = self.owner {
+            if (m.uid(), m.gid()) != (u, g) {
+                std::os::unix::fs::fchown(&f, Some(u), Some(g))?;
+            }
+        }
+        Ok(true)
     }
 
     /// Restores the pristine state; returns what was reverted.
@@ -294,6 +344,9 @@ impl Workspace {
                 }
                 ChangeKind::Modified | ChangeKind::Deleted => {
                     if c.kind == ChangeKind::Modified {
+                        if self.rewrite_in_place(&c.path)? {
+                            continue;
+                        }
                         remove_any(&live)?;
                     }
                     if fs::symlink_metadata(&live).is_err() {
@@ -419,6 +472,46 @@ mod tests {
         assert!(!r.join("newdir").exists());
         let mode = fs::metadata(r.join("run.sh")).expect("stat").mode() & 0o777;
         assert_eq!(mode, 0o755);
+    }
+
+    #[test]
+    fn reset_never_writes_through_a_planted_hard_link_or_symlink() {
+        let (work, mut ws) = tree();
+        let outside = work.path().join("outside.txt");
+        fs::write(&outside, "precious\n").expect("write");
+        fs::remove_file(ws.root.join("pkg/a.py")).expect("rm");
+        fs::hard_link(&outside, ws.root.join("pkg/a.py")).expect("link");
+        fs::remove_file(ws.root.join("pkg/sub/b.py")).expect("rm");
+        std::os::unix::fs::symlink(&outside, ws.root.join("pkg/sub/b.py")).expect("symlink");
+        let d = ws.reset().expect("reset");
+        assert_eq!(d.len(), 2, "{d:?}");
+        assert_eq!(fs::read_to_string(&outside).expect("read"), "precious\n");
+        assert_eq!(
+            fs::read_to_string(ws.root.join("pkg/a.py")).expect("read"),
+            "a = 1\n"
+        );
+        assert!(ws.root.join("pkg/sub/b.py").is_file());
+        assert_eq!(
+            fs::read_to_string(ws.root.join("pkg/sub/b.py")).expect("read"),
+            "b = 2\n"
+        );
+        assert!(ws.diff().expect("diff").is_empty());
+    }
+
+    #[test]
+    fn modified_file_is_restored_in_place_with_its_mode() {
+        let (_work, mut ws) = tree();
+        let p = ws.root.join("run.sh");
+        let ino = fs::metadata(&p).expect("stat").ino();
+        fs::write(&p, "#!/bin/sh\nrm -rf /\n").expect("write");
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o600)).expect("chmod");
+        let d = ws.reset().expect("reset");
+        assert_eq!(d, vec![Change::new("run.sh", ChangeKind::Modified)]);
+        let m = fs::metadata(&p).expect("stat");
+        assert_eq!(m.ino(), ino, "restored in place");
+        assert_eq!(m.mode() & 0o777, 0o755);
+        assert_eq!(fs::read_to_string(&p).expect("read"), "#!/bin/sh\n");
+        assert!(ws.diff().expect("diff").is_empty());
     }
 
     #[test]

@@ -167,7 +167,7 @@ def _activity_rows(company, make_job, make_candidate):
     job = make_job(company)
     now = timezone.now()
     created = {}
-    for label, hours in (("recent", 2), ("morning", 20), ("old", 30)):
+    for label, hours in (("recent", 2), ("morning", 20), ("old", 40)):
         app = apply_to_job(job.pk, make_candidate(company).pk)
         Application.objects.filter(pk=app.pk).update(created_at=now - timedelta(hours=hours))
         created[label] = app.pk

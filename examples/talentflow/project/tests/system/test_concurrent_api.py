@@ -155,7 +155,7 @@ def test_activity_report_run_through_the_api_covers_the_last_day(company, recrui
                                                                   server_tz, db):
     job = make_job(company)
     now = timezone.now()
-    for hours in (1, 23, 25):
+    for hours in (1, 23, 40):
         app = apply_to_job(job.pk, make_candidate(company).pk)
         Application.objects.filter(pk=app.pk).update(created_at=now - timedelta(hours=hours))
     Candidate.objects.filter(company=company).update(created_at=now - timedelta(days=3))

@@ -5,7 +5,8 @@
 # This part builds the sandbox image without a registry (a debootstrap Debian
 # bookworm root filesystem from the machine's own apt mirror, imported through
 # the engine API, cached by content hash; then sandbox/image/conformance/Dockerfile
-# on it with ARG BASE), switches the Docker conformance suite on and runs it.
+# on it with ARG BASE), switches the Docker conformance suite on and runs it,
+# then runs the speed bench on both backends (figures in summary-sandbox.txt).
 # Leftovers of crashed runs are reaped before and after.
 set -Eeuo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -62,10 +63,23 @@ set +e
 DEBUGENV_DOCKER_TESTS=1 DEBUGENV_DOCKER_IMAGE=$IMAGE \
     cargo test -p debugenv-sandbox --locked --test integration -- docker:: 2>&1 \
     | tee "$LOGDIR/sandbox-docker-tests.out"
-status=${PIPESTATUS[0]}
+test_status=${PIPESTATUS[0]}
+
+# Speed, both backends, ratios against baselines measured in the same run
+# (sandbox/benches/speed.rs; exits non-zero when a target is missed).
+DEBUGENV_DOCKER_BENCH=1 DEBUGENV_DOCKER_IMAGE=$IMAGE \
+    cargo bench -p debugenv-sandbox --locked --bench speed 2>&1 \
+    | tee "$LOGDIR/sandbox-bench.out"
+bench_status=${PIPESTATUS[0]}
 set -e
 {
-    echo "sandbox (docker backend):"
+    echo "sandbox (docker backend conformance):"
     grep '^test result:' "$LOGDIR/sandbox-docker-tests.out" || echo "no test result line"
+    echo "sandbox speed (cargo bench -p debugenv-sandbox --bench speed):"
+    sed -n '/^baseline:/,$p' "$LOGDIR/sandbox-bench.out" | grep -v '^error\|^Caused\|^ *process didn' \
+        || echo "no bench output"
 } >"$LOGDIR/summary-sandbox.txt"
-exit "$status"
+if [ "$test_status" -ne 0 ] || [ "$bench_status" -ne 0 ]; then
+    echo "20-sandbox: docker tests exit $test_status, bench exit $bench_status" >&2
+    exit 1
+fi

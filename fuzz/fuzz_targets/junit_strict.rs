@@ -1,5 +1,6 @@
 //! Arbitrary bytes through the strict reader, streaming and collected:
-//! never a panic, and both paths agree.
+//! never a panic, and all three paths (collector, item iterator, `read_case`)
+//! agree.
 #![no_main]
 
 use debugenv_junit::{Item, Parser};
@@ -16,6 +17,20 @@ fuzz_target!(|data: &[u8]| {
             Ok(_) => {}
             Err(_) => failed = true,
         }
+    }
+    // `read_case` (one reused case) yields the same cases as the collector.
+    let mut reader = parser.reader(data);
+    let mut lent = Vec::new();
+    let lent_ok = loop {
+        match reader.read_case() {
+            Ok(Some(case)) => lent.push(case.clone()),
+            Ok(None) => break true,
+            Err(_) => break false,
+        }
+    };
+    assert_eq!(lent_ok, !failed);
+    if let Ok(r) = &report {
+        assert_eq!(r.cases, lent);
     }
     match report {
         Ok(r) => {

@@ -38,6 +38,8 @@ pub enum Limit {
     Properties,
     /// [`Limits::max_reruns`](crate::Limits::max_reruns).
     Reruns,
+    /// [`Limits::max_attributes`](crate::Limits::max_attributes).
+    Attributes,
 }
 
 impl fmt::Display for Limit {
@@ -47,6 +49,7 @@ impl fmt::Display for Limit {
             Limit::EventBytes => "bytes in one tag or text run",
             Limit::Properties => "properties per test case or suite",
             Limit::Reruns => "rerun/flaky elements per test case",
+            Limit::Attributes => "attributes of one element",
         })
     }
 }

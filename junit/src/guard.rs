@@ -72,8 +72,13 @@ impl<R: BufRead> BufRead for Guarded<R> {
     fn consume(&mut self, amt: usize) {
         if let Ok(buf) = self.inner.fill_buf() {
             let seen = &buf[..amt.min(buf.len())];
-            if let Some(last) = memchr::memrchr(b'\n', seen) {
-                self.line += memchr::memchr_iter(b'\n', seen).count() as u64;
+            // One pass: count the newlines and remember the last.
+            let mut last = None;
+            for i in memchr::memchr_iter(b'\n', seen) {
+                self.line += 1;
+                last = Some(i);
+            }
+            if let Some(last) = last {
                 self.line_start = self.consumed + last as u64 + 1;
             }
         }

@@ -59,6 +59,7 @@
 //!
 //! Rust 1.85 (edition 2024).
 
+mod attrs;
 mod error;
 mod guard;
 mod model;
@@ -142,6 +143,12 @@ impl ParserBuilder {
     /// See [`Limits::max_reruns`].
     pub fn max_reruns(mut self, n: usize) -> Self {
         self.options.limits.max_reruns = n;
+        self
+    }
+
+    /// See [`Limits::max_attributes`].
+    pub fn max_attributes(mut self, n: usize) -> Self {
+        self.options.limits.max_attributes = n;
         self
     }
 
@@ -231,6 +238,8 @@ fn collect<R: BufRead>(mut reader: JunitReader<R>) -> Partial {
     let mut report = Report::default();
     let mut suites: Vec<Option<TestSuite>> = Vec::new();
     let mut error = None;
+    // Cases go straight into the report's vector (no trip through `Item`).
+    reader.collect_cases_into(Vec::new());
     for item in reader.by_ref() {
         match item {
             Ok(Item::Root(root)) => report.root = Some(root),
@@ -257,6 +266,7 @@ fn collect<R: BufRead>(mut reader: JunitReader<R>) -> Partial {
             suites[i] = Some(suite);
         }
     }
+    report.cases = reader.take_collected();
     report.suites = suites.into_iter().flatten().collect();
     Partial { report, error }
 }

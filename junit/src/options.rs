@@ -37,6 +37,9 @@ pub struct Limits {
     pub max_properties: usize,
     /// Maximum rerun/flaky elements per case. Default 1,000.
     pub max_reruns: usize,
+    /// Maximum attributes of one element. Default 1,000 (real reports use
+    /// fewer than 20).
+    pub max_attributes: usize,
 }
 
 impl Default for Limits {
@@ -47,6 +50,7 @@ impl Default for Limits {
             max_text_bytes: 16 << 20,
             max_properties: 10_000,
             max_reruns: 1_000,
+            max_attributes: 1_000,
         }
     }
 }
@@ -90,7 +94,8 @@ impl Limits {
         check("max_event_bytes", self.max_event_bytes, 256)?;
         check("max_text_bytes", self.max_text_bytes, 1)?;
         check("max_properties", self.max_properties, 1)?;
-        check("max_reruns", self.max_reruns, 1)
+        check("max_reruns", self.max_reruns, 1)?;
+        check("max_attributes", self.max_attributes, 1)
     }
 }
 

@@ -1,17 +1,19 @@
 //! The streaming reader: quick-xml events in, [`Item`]s out.
 
+use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::io::BufRead;
 use std::sync::Arc;
 
-use quick_xml::events::attributes::Attribute;
 use quick_xml::events::{BytesRef, BytesStart, Event};
 
+use crate::attrs::{self, EscapeError, RawAttr, resolve_entity};
 use crate::error::{Error, ErrorKind, Limit, Position, shorten};
 use crate::guard::Guarded;
 use crate::model::{
-    Counts, DeclaredCounts, Detail, DetailKind, Property, Rerun, RerunKind, Root, TestCase,
-    TestSuite,
+    Counts, DeclaredCounts, Detail, DetailKind, Outcome, Property, Rerun, RerunKind, Root,
+    TestCase, TestSuite,
 };
 use crate::options::{Mode, Options};
 
@@ -52,7 +54,9 @@ pub enum Item {
 pub struct JunitReader<R> {
     xml: quick_xml::Reader<Guarded<R>>,
     buf: Vec<u8>,
-    options: Options,
+    /// Options, position and buffers the attribute readers need (a separate
+    /// field so they can run while the open case is borrowed mutably).
+    ctx: Ctx,
     stack: Vec<Frame>,
     pending: VecDeque<Item>,
     seen_root: bool,
@@ -60,9 +64,53 @@ pub struct JunitReader<R> {
     done: bool,
     next_suite: usize,
     case_seq: usize,
+    /// The open `<testcase>` (at most one: a case inside a case is not a
+    /// case), filled in place and moved out once at its end tag.
+    case: TestCase,
+    /// When collecting a whole [`Report`](crate::Report), completed cases go
+    /// here directly instead of through `pending`.
+    collected: Option<Vec<TestCase>>,
+    /// [`read_case`](Self::read_case) is driving: a finished case stays in
+    /// `case` (its buffers reused for the next one).
+    lend: bool,
+    /// A case was finished by the last event (in `lend` mode).
+    case_ready: bool,
+}
+
+/// What reading attributes needs from the reader.
+#[derive(Debug)]
+struct Ctx {
+    options: Options,
     /// Start of the event being handled.
     position: Position,
     source_name: Option<Arc<str>>,
+    /// Reused attribute token buffers.
+    scratch: Scratch,
+}
+
+/// Buffers reused by [`attrs::tokenize`] for every tag.
+#[derive(Default)]
+struct Scratch {
+    tokens: Cell<Vec<RawAttr>>,
+    sort: Cell<Vec<usize>>,
+}
+
+impl std::fmt::Debug for Scratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Scratch")
+    }
+}
+
+/// One attribute of the tag being read.
+struct Attr<'a> {
+    /// The qualified name.
+    key: &'a [u8],
+    /// The raw value, still escaped.
+    value: &'a [u8],
+    /// The value as text, when the whole tag was checked to be UTF-8.
+    text: Option<&'a str>,
+    /// Whether the tag contains a `&` at all.
+    escaped: bool,
 }
 
 #[derive(Debug)]
@@ -74,7 +122,8 @@ struct SuiteState {
 enum Frame {
     Testsuites,
     Suite(Box<SuiteState>),
-    Case(Box<TestCase>),
+    /// The open case itself is [`JunitReader::case`].
+    Case,
     Properties,
     Property {
         name: String,
@@ -126,7 +175,16 @@ impl<R: BufRead> JunitReader<R> {
         JunitReader {
             xml,
             buf: Vec::new(),
-            options,
+            ctx: Ctx {
+                options,
+                position: Position {
+                    offset: 0,
+                    line: 1,
+                    column: 1,
+                },
+                source_name: None,
+                scratch: Scratch::default(),
+            },
             stack: Vec::new(),
             pending: VecDeque::new(),
             seen_root: false,
@@ -134,19 +192,27 @@ impl<R: BufRead> JunitReader<R> {
             done: false,
             next_suite: 0,
             case_seq: 0,
-            position: Position {
-                offset: 0,
-                line: 1,
-                column: 1,
-            },
-            source_name: None,
+            case: TestCase::new(String::new()),
+            collected: None,
+            lend: false,
+            case_ready: false,
         }
+    }
+
+    /// Deliver completed cases into a vector instead of the iterator.
+    pub(crate) fn collect_cases_into(&mut self, cases: Vec<TestCase>) {
+        self.collected = Some(cases);
+    }
+
+    /// The vector given to [`collect_cases_into`](Self::collect_cases_into).
+    pub(crate) fn take_collected(&mut self) -> Vec<TestCase> {
+        self.collected.take().unwrap_or_default()
     }
 
     /// Name the input (usually its path) in error messages.
     #[must_use]
     pub fn with_source_name(mut self, name: impl Into<String>) -> Self {
-        self.source_name = Some(Arc::from(name.into()));
+        self.ctx.source_name = Some(Arc::from(name.into()));
         self
     }
 
@@ -172,18 +238,68 @@ impl<R: BufRead> JunitReader<R> {
     }
 
     fn err(&self, kind: ErrorKind) -> Error {
-        let mut e = Error::new(kind, self.position);
-        if let Some(name) = &self.source_name {
-            e = e.with_source_name(name.to_string());
-        }
-        e
+        self.ctx.err(kind)
     }
 
     fn tolerant(&self) -> bool {
-        self.options.mode == Mode::Tolerant
+        self.ctx.tolerant()
+    }
+
+    /// The next test case, parsed into a case the reader owns and reuses:
+    /// the fastest way to stream a report, allocating nothing per case once
+    /// the buffers have grown. The case is valid until the next call; clone
+    /// it to keep it. Suites and the root are skipped (as in
+    /// [`cases`](Self::cases)). `Ok(None)` at the end of the document and
+    /// after an error.
+    ///
+    /// ```
+    /// use debugenv_junit::{Outcome, Parser};
+    ///
+    /// let xml = r#"<testsuite><testcase name="a"/><testcase name="b"><error/></testcase></testsuite>"#;
+    /// let mut reader = Parser::new().reader(xml.as_bytes());
+    /// let mut errored = Vec::new();
+    /// while let Some(case) = reader.read_case()? {
+    ///     if case.outcome == Outcome::Errored {
+    ///         errored.push(case.name.clone());
+    ///     }
+    /// }
+    /// assert_eq!(errored, ["b"]);
+    /// # Ok::<(), debugenv_junit::Error>(())
+    /// ```
+    pub fn read_case(&mut self) -> Result<Option<&TestCase>, Error> {
+        if self.done {
+            return Ok(None);
+        }
+        self.lend = true;
+        self.case_ready = false;
+        loop {
+            // Suites and the root are not returned here.
+            self.pending.clear();
+            let mut buf = std::mem::take(&mut self.buf);
+            buf.clear();
+            let step = self.step(&mut buf);
+            self.buf = buf;
+            match step {
+                Ok(true) if self.case_ready => return Ok(Some(&self.case)),
+                Ok(true) => {}
+                Ok(false) => {
+                    self.done = true;
+                    return Ok(None);
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Err(e);
+                }
+            }
+        }
     }
 
     fn next_item(&mut self) -> Result<Option<Item>, Error> {
+        if self.lend {
+            // Back from `read_case`: the case slot may hold the last lent case.
+            self.lend = false;
+            self.case = TestCase::new(String::new());
+        }
         loop {
             if let Some(item) = self.pending.pop_front() {
                 return Ok(Some(item));
@@ -203,7 +319,7 @@ impl<R: BufRead> JunitReader<R> {
         self.xml.get_mut().reset();
         let offset = self.xml.buffer_position();
         let (line, column) = self.xml.get_ref().line_col(offset);
-        self.position = Position {
+        self.ctx.position = Position {
             offset,
             line,
             column,
@@ -214,7 +330,7 @@ impl<R: BufRead> JunitReader<R> {
                 let kind = if self.xml.get_ref().exceeded {
                     ErrorKind::LimitExceeded {
                         limit: Limit::EventBytes,
-                        max: self.options.limits.max_event_bytes as u64,
+                        max: self.ctx.options.limits.max_event_bytes as u64,
                     }
                 } else {
                     match e {
@@ -243,7 +359,7 @@ impl<R: BufRead> JunitReader<R> {
                     let expected = match frame {
                         Frame::Testsuites => "</testsuites>".to_owned(),
                         Frame::Suite(_) => "</testsuite>".to_owned(),
-                        Frame::Case(_) => "</testcase>".to_owned(),
+                        Frame::Case => "</testcase>".to_owned(),
                         _ => "the end of an open element".to_owned(),
                     };
                     return Err(self.err(ErrorKind::UnexpectedEof { expected }));
@@ -261,10 +377,10 @@ impl<R: BufRead> JunitReader<R> {
     }
 
     fn start(&mut self, e: &BytesStart<'_>, empty: bool) -> Result<(), Error> {
-        if self.stack.len() >= self.options.limits.max_depth {
+        if self.stack.len() >= self.ctx.options.limits.max_depth {
             return Err(self.err(ErrorKind::LimitExceeded {
                 limit: Limit::Depth,
-                max: self.options.limits.max_depth as u64,
+                max: self.ctx.options.limits.max_depth as u64,
             }));
         }
         let local = e.local_name();
@@ -306,7 +422,7 @@ impl<R: BufRead> JunitReader<R> {
                 b"system-err" => self.output(true),
                 _ => Frame::Unknown,
             },
-            Some(Frame::Case(_)) => match name {
+            Some(Frame::Case) => match name {
                 b"failure" => self.detail(e, DetailKind::Failure)?,
                 b"error" => self.detail(e, DetailKind::Error)?,
                 b"skipped" => self.detail(e, DetailKind::Skipped)?,
@@ -346,7 +462,7 @@ impl<R: BufRead> JunitReader<R> {
             // quick-xml rejects unmatched end tags; keep a clear error anyway.
             return Err(self.err(ErrorKind::Xml("end tag without start tag".into())));
         };
-        let max_props = self.options.limits.max_properties;
+        let max_props = self.ctx.options.limits.max_properties;
         match frame {
             Frame::Testsuites => self.root_closed = true,
             Frame::Suite(state) => {
@@ -360,13 +476,25 @@ impl<R: BufRead> JunitReader<R> {
                 }
                 self.pending.push_back(Item::Suite(suite));
             }
-            Frame::Case(mut case) => {
+            Frame::Case if self.lend => {
+                self.case.settle();
+                if let Some(Frame::Suite(s)) = self.stack.last_mut() {
+                    s.suite.actual.add_case(&self.case);
+                }
+                self.case_seq += 1;
+                self.case_ready = true;
+            }
+            Frame::Case => {
+                let mut case = std::mem::replace(&mut self.case, TestCase::new(String::new()));
                 case.settle();
                 if let Some(Frame::Suite(s)) = self.stack.last_mut() {
                     s.suite.actual.add_case(&case);
                 }
                 self.case_seq += 1;
-                self.pending.push_back(Item::Case(*case));
+                match &mut self.collected {
+                    Some(cases) => cases.push(case),
+                    None => self.pending.push_back(Item::Case(case)),
+                }
             }
             Frame::Properties | Frame::Unknown => {}
             Frame::Property { name, value, text } => {
@@ -378,7 +506,7 @@ impl<R: BufRead> JunitReader<R> {
                 let len = self.stack.len();
                 if len >= 2 {
                     let props = match &mut self.stack[len - 2] {
-                        Frame::Case(c) => Some(&mut c.properties),
+                        Frame::Case => Some(&mut self.case.properties),
                         Frame::Suite(s) => Some(&mut s.suite.properties),
                         _ => None,
                     };
@@ -399,7 +527,8 @@ impl<R: BufRead> JunitReader<R> {
                 text,
             } => {
                 detail.text = non_empty(text);
-                if let Some(Frame::Case(case)) = self.stack.last_mut() {
+                if let Some(Frame::Case) = self.stack.last() {
+                    let case = &mut self.case;
                     match kind {
                         DetailKind::Failure => case.failures.push(detail),
                         DetailKind::Error => case.errors.push(detail),
@@ -410,18 +539,19 @@ impl<R: BufRead> JunitReader<R> {
                         }
                     }
                     let details = case.failures.len() + case.errors.len();
-                    if details > self.options.limits.max_reruns {
+                    if details > self.ctx.options.limits.max_reruns {
                         return Err(self.err(ErrorKind::LimitExceeded {
                             limit: Limit::Reruns,
-                            max: self.options.limits.max_reruns as u64,
+                            max: self.ctx.options.limits.max_reruns as u64,
                         }));
                     }
                 }
             }
             Frame::Rerun { mut rerun, text } => {
                 rerun.description = non_empty(text.trim().to_owned());
-                let max = self.options.limits.max_reruns;
-                if let Some(Frame::Case(case)) = self.stack.last_mut() {
+                let max = self.ctx.options.limits.max_reruns;
+                if let Some(Frame::Case) = self.stack.last() {
+                    let case = &mut self.case;
                     if case.reruns.len() >= max {
                         return Err(self.err(ErrorKind::LimitExceeded {
                             limit: Limit::Reruns,
@@ -437,15 +567,15 @@ impl<R: BufRead> JunitReader<R> {
                 }
             }
             Frame::Output { err, text } => {
-                let max_text = self.options.limits.max_text_bytes;
-                if self.options.skip_output {
+                let max_text = self.ctx.options.limits.max_text_bytes;
+                if self.ctx.options.skip_output {
                     return Ok(());
                 }
                 let slot = match self.stack.last_mut() {
-                    Some(Frame::Case(c)) => Some(if err {
-                        &mut c.system_err
+                    Some(Frame::Case) => Some(if err {
+                        &mut self.case.system_err
                     } else {
-                        &mut c.system_out
+                        &mut self.case.system_out
                     }),
                     Some(Frame::Suite(s)) => Some(if err {
                         &mut s.suite.system_err
@@ -471,8 +601,8 @@ impl<R: BufRead> JunitReader<R> {
     }
 
     fn push_text(&mut self, s: &str) {
-        let max = self.options.limits.max_text_bytes;
-        let skip_output = self.options.skip_output;
+        let max = self.ctx.options.limits.max_text_bytes;
+        let skip_output = self.ctx.options.skip_output;
         let Some(frame) = self.stack.last_mut() else {
             return;
         };
@@ -486,7 +616,7 @@ impl<R: BufRead> JunitReader<R> {
 
     fn collecting(&self) -> bool {
         match self.stack.last() {
-            Some(Frame::Output { .. }) => !self.options.skip_output,
+            Some(Frame::Output { .. }) => !self.ctx.options.skip_output,
             Some(f) => matches!(
                 f,
                 Frame::Property { .. }
@@ -564,119 +694,17 @@ impl<R: BufRead> JunitReader<R> {
 
     // ----- element constructors -------------------------------------------------
 
-    fn attrs(
-        &self,
-        e: &BytesStart<'_>,
-        mut f: impl FnMut(&[u8], &Attribute<'_>) -> Result<(), Error>,
-    ) -> Result<(), Error> {
-        for attr in e.attributes() {
-            let attr = attr.map_err(|err| self.err(ErrorKind::Xml(err.to_string())))?;
-            let key = attr.key.local_name();
-            f(key.as_ref(), &attr)?;
-        }
-        Ok(())
-    }
-
-    fn value(&self, element: &str, attr: &Attribute<'_>) -> Result<String, Error> {
-        match attr.unescape_value() {
-            Ok(v) => Ok(v.into_owned()),
-            Err(err) => {
-                let raw = std::str::from_utf8(&attr.value).map_err(|_| {
-                    self.err(ErrorKind::InvalidUtf8 {
-                        context: format!(
-                            "attribute `{}` of <{element}>",
-                            String::from_utf8_lossy(attr.key.as_ref())
-                        ),
-                    })
-                })?;
-                if self.tolerant() {
-                    tracing::debug!(%err, "attribute value kept unescaped");
-                    Ok(raw.to_owned())
-                } else {
-                    match err {
-                        quick_xml::Error::Escape(
-                            quick_xml::escape::EscapeError::UnrecognizedEntity(_, name),
-                        ) => Err(self.err(ErrorKind::UnknownEntity(shorten(&name)))),
-                        other => Err(self.err(ErrorKind::Xml(other.to_string()))),
-                    }
-                }
-            }
-        }
-    }
-
-    fn number<T: std::str::FromStr>(
-        &self,
-        element: &str,
-        attr: &Attribute<'_>,
-        expected: &'static str,
-    ) -> Result<Option<T>, Error> {
-        let v = self.value(element, attr)?;
-        let trimmed = v.trim();
-        if let Ok(n) = trimmed.parse::<T>() {
-            return Ok(Some(n));
-        }
-        if self.tolerant() {
-            tracing::debug!(element, value = %v, "unparsable number ignored");
-            return Ok(None);
-        }
-        Err(self.err(ErrorKind::InvalidAttribute {
-            element: element.to_owned(),
-            attribute: String::from_utf8_lossy(attr.key.as_ref()).into_owned(),
-            value: shorten(&v),
-            expected,
-        }))
-    }
-
-    fn seconds(&self, element: &str, attr: &Attribute<'_>) -> Result<Option<f64>, Error> {
-        const EXPECTED: &str = "a non-negative decimal number of seconds";
-        let v = self.value(element, attr)?;
-        // Surefire writes thousands separators ("1,234.5") in some locales.
-        let cleaned: String = v.trim().chars().filter(|&c| c != ',').collect();
-        match cleaned.parse::<f64>() {
-            Ok(t) if t.is_finite() && t >= 0.0 => Ok(Some(t)),
-            _ if v.trim().is_empty() || self.tolerant() => {
-                tracing::debug!(element, value = %v, "unparsable time ignored");
-                Ok(None)
-            }
-            _ => Err(self.err(ErrorKind::InvalidAttribute {
-                element: element.to_owned(),
-                attribute: String::from_utf8_lossy(attr.key.as_ref()).into_owned(),
-                value: shorten(&v),
-                expected: EXPECTED,
-            })),
-        }
-    }
-
-    fn declared(
-        &self,
-        element: &str,
-        key: &[u8],
-        attr: &Attribute<'_>,
-        d: &mut DeclaredCounts,
-    ) -> Result<bool, Error> {
-        const N: &str = "a non-negative integer";
-        let slot = match key {
-            b"tests" => &mut d.tests,
-            b"failures" => &mut d.failures,
-            b"errors" => &mut d.errors,
-            b"skipped" | b"skip" => &mut d.skipped,
-            b"disabled" => &mut d.disabled,
-            _ => return Ok(false),
-        };
-        *slot = self.number::<u64>(element, attr, N)?;
-        Ok(true)
-    }
-
     fn root(&self, e: &BytesStart<'_>) -> Result<Root, Error> {
         let mut root = Root::default();
-        self.attrs(e, |key, attr| {
-            if self.declared("testsuites", key, attr, &mut root.declared)? {
+        let ctx = &self.ctx;
+        ctx.attrs(e, |key, attr| {
+            if ctx.declared("testsuites", key, attr, &mut root.declared)? {
                 return Ok(());
             }
             match key {
-                b"name" => root.name = Some(self.value("testsuites", attr)?),
-                b"time" => root.time = self.seconds("testsuites", attr)?,
-                b"timestamp" => root.timestamp = Some(self.value("testsuites", attr)?),
+                b"name" => root.name = Some(ctx.string("testsuites", attr)?),
+                b"time" => root.time = ctx.seconds("testsuites", attr)?,
+                b"timestamp" => root.timestamp = Some(ctx.string("testsuites", attr)?),
                 _ => {}
             }
             Ok(())
@@ -707,22 +735,23 @@ impl<R: BufRead> JunitReader<R> {
             system_out: None,
             system_err: None,
             cases: self.case_seq..self.case_seq,
-            offset: self.position.offset,
+            offset: self.ctx.position.offset,
         };
-        self.attrs(e, |key, attr| {
-            if self.declared(EL, key, attr, &mut suite.declared)? {
+        let ctx = &self.ctx;
+        ctx.attrs(e, |key, attr| {
+            if ctx.declared(EL, key, attr, &mut suite.declared)? {
                 return Ok(());
             }
             match key {
-                b"name" => suite.name = self.value(EL, attr)?,
-                b"time" => suite.time = self.seconds(EL, attr)?,
-                b"timestamp" => suite.timestamp = Some(self.value(EL, attr)?),
-                b"hostname" => suite.hostname = Some(self.value(EL, attr)?),
-                b"id" => suite.id = Some(self.value(EL, attr)?),
-                b"package" => suite.package = Some(self.value(EL, attr)?),
-                b"file" | b"filepath" => suite.file = Some(self.value(EL, attr)?),
+                b"name" => suite.name = ctx.string(EL, attr)?,
+                b"time" => suite.time = ctx.seconds(EL, attr)?,
+                b"timestamp" => suite.timestamp = Some(ctx.string(EL, attr)?),
+                b"hostname" => suite.hostname = Some(ctx.string(EL, attr)?),
+                b"id" => suite.id = Some(ctx.string(EL, attr)?),
+                b"package" => suite.package = Some(ctx.string(EL, attr)?),
+                b"file" | b"filepath" => suite.file = Some(ctx.string(EL, attr)?),
                 b"assertions" => {
-                    suite.assertions = self.number(EL, attr, "a non-negative integer")?;
+                    suite.assertions = ctx.number(EL, attr, "a non-negative integer")?;
                 }
                 _ => {}
             }
@@ -734,39 +763,85 @@ impl<R: BufRead> JunitReader<R> {
 
     fn case(&mut self, e: &BytesStart<'_>) -> Result<Frame, Error> {
         const EL: &str = "testcase";
-        let mut case = TestCase::new(String::new());
-        case.offset = self.position.offset;
-        case.suite = self.stack.iter().rev().find_map(|f| match f {
+        let suite = self.stack.iter().rev().find_map(|f| match f {
             Frame::Suite(s) => Some(s.suite.index),
             _ => None,
         });
-        let mut has_name = false;
-        self.attrs(e, |key, attr| {
+        // Refill the case slot in place: after `read_case` its strings keep
+        // their capacity, so streaming allocates nothing per case.
+        let case = &mut self.case;
+        case.offset = self.ctx.position.offset;
+        case.suite = suite;
+        case.line = None;
+        case.time = None;
+        case.assertions = None;
+        case.outcome = Outcome::Passed;
+        case.expectation = None;
+        case.failures.clear();
+        case.errors.clear();
+        case.skipped = None;
+        case.reruns.clear();
+        case.properties.clear();
+        case.system_out = None;
+        case.system_err = None;
+        let mut seen = 0u8;
+        const NAME: u8 = 1;
+        const CLASSNAME: u8 = 2;
+        const FILE: u8 = 4;
+        const TIMESTAMP: u8 = 8;
+        const STATUS: u8 = 16;
+        let ctx = &self.ctx;
+        ctx.attrs(e, |key, attr| {
             match key {
                 b"name" => {
-                    case.name = self.value(EL, attr)?;
-                    has_name = true;
+                    set(&mut case.name, &ctx.value(EL, attr)?);
+                    seen |= NAME;
                 }
-                b"classname" => case.classname = Some(self.value(EL, attr)?),
-                b"file" => case.file = Some(self.value(EL, attr)?),
-                b"line" => case.line = self.number(EL, attr, "a line number")?,
-                b"time" => case.time = self.seconds(EL, attr)?,
-                b"timestamp" => case.timestamp = Some(self.value(EL, attr)?),
-                b"status" => case.status = Some(self.value(EL, attr)?),
+                b"classname" => {
+                    set_opt(&mut case.classname, &ctx.value(EL, attr)?);
+                    seen |= CLASSNAME;
+                }
+                b"file" => {
+                    set_opt(&mut case.file, &ctx.value(EL, attr)?);
+                    seen |= FILE;
+                }
+                b"line" => case.line = ctx.number(EL, attr, "a line number")?,
+                b"time" => case.time = ctx.seconds(EL, attr)?,
+                b"timestamp" => {
+                    set_opt(&mut case.timestamp, &ctx.value(EL, attr)?);
+                    seen |= TIMESTAMP;
+                }
+                b"status" => {
+                    set_opt(&mut case.status, &ctx.value(EL, attr)?);
+                    seen |= STATUS;
+                }
                 b"assertions" => {
-                    case.assertions = self.number(EL, attr, "a non-negative integer")?;
+                    case.assertions = ctx.number(EL, attr, "a non-negative integer")?;
                 }
                 _ => {}
             }
             Ok(())
         })?;
-        if !has_name && !self.tolerant() {
+        if seen & NAME == 0 {
+            case.name.clear();
+        }
+        for (bit, slot) in [
+            (CLASSNAME, &mut case.classname),
+            (FILE, &mut case.file),
+            (TIMESTAMP, &mut case.timestamp),
+            (STATUS, &mut case.status),
+        ] {
+            if seen & bit == 0 {
+                *slot = None;
+            }
+        }
+        if seen & NAME == 0 && !self.tolerant() {
             return Err(self.err(ErrorKind::MissingAttribute {
                 element: EL.into(),
                 attribute: "name",
             }));
         }
-        Ok(Frame::Case(Box::new(case)))
+        Ok(Frame::Case)
     }
 
     fn detail(&self, e: &BytesStart<'_>, kind: DetailKind) -> Result<Frame, Error> {
@@ -776,10 +851,11 @@ impl<R: BufRead> JunitReader<R> {
             DetailKind::Skipped => "skipped",
         };
         let mut detail = Detail::default();
-        self.attrs(e, |key, attr| {
+        let ctx = &self.ctx;
+        ctx.attrs(e, |key, attr| {
             match key {
-                b"message" => detail.message = Some(self.value(el, attr)?),
-                b"type" => detail.kind_attr = Some(self.value(el, attr)?),
+                b"message" => detail.message = Some(ctx.string(el, attr)?),
+                b"type" => detail.kind_attr = Some(ctx.string(el, attr)?),
                 _ => {}
             }
             Ok(())
@@ -804,12 +880,13 @@ impl<R: BufRead> JunitReader<R> {
             system_out: None,
             system_err: None,
         };
-        self.attrs(e, |key, attr| {
+        let ctx = &self.ctx;
+        ctx.attrs(e, |key, attr| {
             match key {
-                b"message" => rerun.message = Some(self.value(EL, attr)?),
-                b"type" => rerun.kind_attr = Some(self.value(EL, attr)?),
-                b"time" => rerun.time = self.seconds(EL, attr)?,
-                b"timestamp" => rerun.timestamp = Some(self.value(EL, attr)?),
+                b"message" => rerun.message = Some(ctx.string(EL, attr)?),
+                b"type" => rerun.kind_attr = Some(ctx.string(EL, attr)?),
+                b"time" => rerun.time = ctx.seconds(EL, attr)?,
+                b"timestamp" => rerun.timestamp = Some(ctx.string(EL, attr)?),
                 _ => {}
             }
             Ok(())
@@ -824,10 +901,11 @@ impl<R: BufRead> JunitReader<R> {
         const EL: &str = "property";
         let mut name = None;
         let mut value = None;
-        self.attrs(e, |key, attr| {
+        let ctx = &self.ctx;
+        ctx.attrs(e, |key, attr| {
             match key {
-                b"name" => name = Some(self.value(EL, attr)?),
-                b"value" => value = Some(self.value(EL, attr)?),
+                b"name" => name = Some(ctx.string(EL, attr)?),
+                b"value" => value = Some(ctx.string(EL, attr)?),
                 _ => {}
             }
             Ok(())
@@ -853,6 +931,175 @@ impl<R: BufRead> JunitReader<R> {
     }
 }
 
+impl Ctx {
+    fn err(&self, kind: ErrorKind) -> Error {
+        let mut e = Error::new(kind, self.position);
+        if let Some(name) = &self.source_name {
+            e = e.with_source_name(name.to_string());
+        }
+        e
+    }
+
+    fn tolerant(&self) -> bool {
+        self.options.mode == Mode::Tolerant
+    }
+
+    /// Call `f` with the local name and the value of every attribute of `e`,
+    /// after checking that they are well-formed and not repeated.
+    fn attrs(
+        &self,
+        e: &BytesStart<'_>,
+        mut f: impl FnMut(&[u8], &Attr<'_>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let raw = e.attributes_raw();
+        let mut tokens = self.scratch.tokens.take();
+        let mut sort = self.scratch.sort.take();
+        let max = self.options.limits.max_attributes;
+        // One UTF-8 check and one `&` search for the whole tag instead of one
+        // per value (quotes are ASCII, so every value slice stays valid).
+        let text = std::str::from_utf8(raw).ok();
+        let escaped = memchr::memchr(b'&', raw).is_some();
+        let result = match attrs::tokenize(raw, &mut tokens, &mut sort, max) {
+            Err(attrs::AttrError::TooMany) => Err(self.err(ErrorKind::LimitExceeded {
+                limit: Limit::Attributes,
+                max: max as u64,
+            })),
+            Err(err) => Err(self.err(ErrorKind::Xml(err.to_string()))),
+            Ok(()) => tokens.iter().try_for_each(|t| {
+                let attr = Attr {
+                    key: &raw[t.key.clone()],
+                    value: &raw[t.value.clone()],
+                    text: text.map(|s| &s[t.value.clone()]),
+                    escaped,
+                };
+                f(attrs::local_name(attr.key), &attr)
+            }),
+        };
+        self.scratch.tokens.set(tokens);
+        self.scratch.sort.set(sort);
+        result
+    }
+
+    /// The unescaped value (borrowed unless it contains a reference).
+    fn value<'a>(&self, element: &str, attr: &Attr<'a>) -> Result<Cow<'a, str>, Error> {
+        let raw = match attr.text {
+            Some(text) => text,
+            None => std::str::from_utf8(attr.value).map_err(|_| {
+                self.err(ErrorKind::InvalidUtf8 {
+                    context: format!(
+                        "attribute `{}` of <{element}>",
+                        String::from_utf8_lossy(attr.key)
+                    ),
+                })
+            })?,
+        };
+        if !attr.escaped {
+            return Ok(Cow::Borrowed(raw));
+        }
+        match attrs::unescape(raw) {
+            Ok(v) => Ok(v),
+            Err(err) if self.tolerant() => {
+                tracing::debug!(?err, "attribute value kept unescaped");
+                Ok(Cow::Borrowed(raw))
+            }
+            Err(EscapeError::Unknown(name)) => {
+                Err(self.err(ErrorKind::UnknownEntity(shorten(&name))))
+            }
+            Err(EscapeError::Unterminated) => Err(self.err(ErrorKind::Xml(format!(
+                "`&` without a closing `;` in attribute `{}` of <{element}>",
+                String::from_utf8_lossy(attr.key)
+            )))),
+        }
+    }
+
+    /// The value as an owned string.
+    fn string(&self, element: &str, attr: &Attr<'_>) -> Result<String, Error> {
+        self.value(element, attr).map(Cow::into_owned)
+    }
+
+    fn number<T: std::str::FromStr>(
+        &self,
+        element: &str,
+        attr: &Attr<'_>,
+        expected: &'static str,
+    ) -> Result<Option<T>, Error> {
+        let v = self.value(element, attr)?;
+        let trimmed = v.trim();
+        if let Ok(n) = trimmed.parse::<T>() {
+            return Ok(Some(n));
+        }
+        if self.tolerant() {
+            tracing::debug!(element, value = %v, "unparsable number ignored");
+            return Ok(None);
+        }
+        Err(self.err(ErrorKind::InvalidAttribute {
+            element: element.to_owned(),
+            attribute: String::from_utf8_lossy(attr.key).into_owned(),
+            value: shorten(&v),
+            expected,
+        }))
+    }
+
+    fn seconds(&self, element: &str, attr: &Attr<'_>) -> Result<Option<f64>, Error> {
+        const EXPECTED: &str = "a non-negative decimal number of seconds";
+        let v = self.value(element, attr)?;
+        let trimmed = v.trim();
+        // Surefire writes thousands separators ("1,234.5") in some locales.
+        let parsed = if trimmed.contains(',') {
+            trimmed.replace(',', "").parse::<f64>()
+        } else {
+            trimmed.parse::<f64>()
+        };
+        match parsed {
+            Ok(t) if t.is_finite() && t >= 0.0 => Ok(Some(t)),
+            _ if trimmed.is_empty() || self.tolerant() => {
+                tracing::debug!(element, value = %v, "unparsable time ignored");
+                Ok(None)
+            }
+            _ => Err(self.err(ErrorKind::InvalidAttribute {
+                element: element.to_owned(),
+                attribute: String::from_utf8_lossy(attr.key).into_owned(),
+                value: shorten(&v),
+                expected: EXPECTED,
+            })),
+        }
+    }
+
+    fn declared(
+        &self,
+        element: &str,
+        key: &[u8],
+        attr: &Attr<'_>,
+        d: &mut DeclaredCounts,
+    ) -> Result<bool, Error> {
+        const N: &str = "a non-negative integer";
+        let slot = match key {
+            b"tests" => &mut d.tests,
+            b"failures" => &mut d.failures,
+            b"errors" => &mut d.errors,
+            b"skipped" | b"skip" => &mut d.skipped,
+            b"disabled" => &mut d.disabled,
+            _ => return Ok(false),
+        };
+        *slot = self.number::<u64>(element, attr, N)?;
+        Ok(true)
+    }
+}
+
+/// Overwrite `slot` with `v`, reusing its allocation.
+fn set(slot: &mut String, v: &str) {
+    slot.clear();
+    slot.push_str(v);
+}
+
+/// Overwrite `slot` with `Some(v)`, reusing its allocation.
+fn set_opt(slot: &mut Option<String>, v: &str) {
+    match slot {
+        Some(s) => set(s, v),
+        None => *slot = Some(v.to_owned()),
+    }
+}
+
 /// Append `s` to `text` without letting `text` grow past `max` bytes (cut at
 /// a character boundary).
 fn append_capped(text: &mut String, s: &str, max: usize) {
@@ -871,25 +1118,6 @@ fn append_capped(text: &mut String, s: &str, max: usize) {
 
 fn non_empty(s: String) -> Option<String> {
     if s.is_empty() { None } else { Some(s) }
-}
-
-/// The five predefined entities and character references; nothing else.
-fn resolve_entity(name: &str) -> Option<char> {
-    match name {
-        "lt" => Some('<'),
-        "gt" => Some('>'),
-        "amp" => Some('&'),
-        "apos" => Some('\''),
-        "quot" => Some('"'),
-        _ => {
-            let num = name.strip_prefix('#')?;
-            let code = match num.strip_prefix('x') {
-                Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-                None => num.parse::<u32>().ok()?,
-            };
-            char::from_u32(code).filter(|&c| c != '\0')
-        }
-    }
 }
 
 impl<R: BufRead> Iterator for JunitReader<R> {
@@ -943,18 +1171,3 @@ impl<R: BufRead> Iterator for Cases<R> {
 }
 
 impl<R: BufRead> std::iter::FusedIterator for Cases<R> {}
-
-#[cfg(test)]
-mod tests {
-    use super::resolve_entity;
-
-    #[test]
-    fn entities() {
-        assert_eq!(resolve_entity("lt"), Some('<'));
-        assert_eq!(resolve_entity("#x41"), Some('A'));
-        assert_eq!(resolve_entity("#65"), Some('A'));
-        assert_eq!(resolve_entity("#0"), None);
-        assert_eq!(resolve_entity("#xD800"), None);
-        assert_eq!(resolve_entity("lol9"), None);
-    }
-}

@@ -57,10 +57,26 @@ fn error_messages() {
             "duplicate_attribute",
             "<testsuite><testcase name=\"a\" name=\"b\"/></testsuite>",
         ),
+        (
+            "unquoted_attribute",
+            "<testsuite>\n<testcase name=a/></testsuite>",
+        ),
+        (
+            "attribute_without_value",
+            "<testsuite><testcase name/></testsuite>",
+        ),
+        (
+            "unterminated_reference",
+            "<testsuite><testcase name=\"a & b\"/></testsuite>",
+        ),
+        (
+            "invalid_utf8_attribute",
+            "<testsuite><testcase name=\"\u{fffd}\"/></testsuite>",
+        ),
     ];
     let mut out = String::new();
     for (label, xml) in cases {
-        let bytes: Vec<u8> = if *label == "invalid_utf8" {
+        let bytes: Vec<u8> = if label.starts_with("invalid_utf8") {
             xml.replace('\u{fffd}', "\u{1}")
                 .into_bytes()
                 .into_iter()

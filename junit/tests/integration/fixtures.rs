@@ -337,3 +337,25 @@ fn other_producers_specifics() {
     );
     assert_eq!(php.cases[6].line, Some(34));
 }
+
+#[test]
+fn every_fixture_reads_the_same_through_every_api() {
+    // The same expectations through each code path: `Report` (cases moved
+    // into a vector), the item iterator, and `read_case` (one reused case).
+    for (file, _) in EXPECTED {
+        let report = load(file);
+        let bytes = std::fs::read(path(file)).expect("fixture readable");
+        let iterated: Vec<_> = Parser::new()
+            .reader(&bytes[..])
+            .cases()
+            .collect::<Result<_, _>>()
+            .expect("valid");
+        assert_eq!(iterated, report.cases, "{file}: iterator");
+        let mut reader = Parser::new().reader(&bytes[..]);
+        let mut lent = Vec::new();
+        while let Some(case) = reader.read_case().expect("valid") {
+            lent.push(case.clone());
+        }
+        assert_eq!(lent, report.cases, "{file}: read_case");
+    }
+}

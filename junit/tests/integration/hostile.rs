@@ -200,3 +200,36 @@ fn options_are_validated() {
     assert!(err.to_string().contains("at least"));
     assert!(Parser::builder().max_event_bytes(10).build().is_err());
 }
+
+#[test]
+fn attribute_count_is_limited_and_duplicates_are_found_among_many() {
+    let attrs: String = (0..200).map(|i| format!(" a{i}=\"{i}\"")).collect();
+    let xml = format!("<testsuite><testcase name=\"t\"{attrs}/></testsuite>");
+    let r: debugenv_junit::Report = xml.parse().expect("200 distinct attributes are fine");
+    assert_eq!(r.cases[0].name, "t");
+
+    let dup = format!("<testsuite><testcase name=\"t\"{attrs} a150=\"again\"/></testsuite>");
+    let err = dup
+        .parse::<debugenv_junit::Report>()
+        .expect_err("duplicate");
+    assert!(
+        err.to_string().contains("duplicate attribute `a150`"),
+        "{err}"
+    );
+
+    let parser = Parser::builder()
+        .max_attributes(100)
+        .build()
+        .expect("valid");
+    let err = parser.parse(xml.as_bytes()).expect_err("over the limit");
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::LimitExceeded {
+                limit: Limit::Attributes,
+                max: 100
+            }
+        ),
+        "{err}"
+    );
+}

@@ -262,3 +262,54 @@ fn from_path_reads_a_file_and_names_it_in_errors() {
     assert!(matches!(missing.kind(), debugenv_junit::ErrorKind::Io(_)));
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
+
+#[test]
+fn read_case_reuses_its_case_without_leaking_fields() {
+    // Every field set by one case and absent from the next must be reset.
+    let xml = r#"<testsuites><testsuite name="s">
+        <testcase classname="c" name="a" file="f.py" line="3" time="0.5" timestamp="t" status="run" assertions="2">
+          <failure message="m" type="T">body</failure><error message="e"/>
+          <properties><property name="k" value="v"/></properties>
+          <system-out>out</system-out><system-err>err</system-err>
+          <rerunFailure message="r"/>
+        </testcase>
+        <testcase name="b"/>
+        <testcase name="c"><skipped type="pytest.xfail"/></testcase>
+        <testcase name="d" classname="c2"/>
+    </testsuite></testsuites>"#;
+    let report = parse(xml);
+    let mut reader = Parser::new().reader(xml.as_bytes());
+    let mut lent = Vec::new();
+    while let Some(case) = reader.read_case().expect("valid") {
+        lent.push(case.clone());
+    }
+    assert_eq!(lent, report.cases);
+    assert_eq!(lent[1], {
+        let mut b = debugenv_junit::TestCase::new("b");
+        b.suite = Some(0);
+        b.offset = report.cases[1].offset;
+        b
+    });
+    // Switching back to the iterator after `read_case` works and ends cleanly.
+    let mut reader = Parser::new().reader(xml.as_bytes());
+    assert_eq!(
+        reader.read_case().expect("valid").map(|c| c.name.clone()),
+        Some("a".into())
+    );
+    let rest: Vec<String> = reader.cases().map(|c| c.expect("valid").name).collect();
+    assert_eq!(rest, ["b", "c", "d"]);
+}
+
+#[test]
+fn read_case_reports_errors_then_ends() {
+    let xml = "<testsuite><testcase name=\"a\"/><testcase name=\"b\" time=\"x\"/><testcase name=\"c\"/></testsuite>";
+    let mut reader = Parser::new().reader(xml.as_bytes());
+    assert_eq!(
+        reader.read_case().expect("first").map(|c| c.name.clone()),
+        Some("a".into())
+    );
+    let err = reader.read_case().expect_err("bad time");
+    let at = xml.find("<testcase name=\"b\"").expect("in xml");
+    assert_eq!(err.position().offset, at as u64);
+    assert!(reader.read_case().expect("ended").is_none());
+}

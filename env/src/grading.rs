@@ -122,9 +122,10 @@ fn sandbox_err(context: &str, e: debugenv_sandbox::Error) -> Error {
     Error::new(context, ErrorKind::Sandbox(e))
 }
 
-/// Brings every protected path back to the shipped state: files the agent
-/// changed or deleted are rewritten (with their mode), files it added are
-/// removed. Returns how many paths were restored.
+/// Prepares the workspace for a grading: kills the agent's leftover
+/// processes, then brings every protected path back to the shipped state
+/// (files the agent changed or deleted are rewritten with their mode, files
+/// it added are removed). Returns how many paths were restored.
 pub(crate) async fn restore_protected<S: Sandbox>(package: &Package, sandbox: &S) -> Result<usize> {
     let changes = sandbox
         .changed_files()
@@ -134,19 +135,27 @@ pub(crate) async fn restore_protected<S: Sandbox>(package: &Package, sandbox: &S
         .iter()
         .filter(|c| package.is_protected(&c.path))
         .collect();
-    if protected.is_empty() {
-        return Ok(0);
-    }
-    // Remove everything first: added files, and whatever the agent put where
-    // a shipped file was (a directory, a symlink).
-    let paths: Vec<String> = protected.iter().map(|c| quote(&c.path)).collect();
-    let out = sandbox
-        .exec(
-            &Command::shell(format!("rm -rf -- {}", paths.join(" ")))
-                .timeout(Duration::from_secs(60)),
+    // First, no process of the agent may live into the grading (a daemon
+    // left by a `Run` could rewrite the report or the tests while pytest
+    // runs): SIGKILL every process of the sandbox's user, where that user is
+    // not the harness's own nor root. Then remove every changed protected
+    // path: added files, and whatever the agent put where a shipped file was.
+    let harness_uid = harness_uid();
+    let mut line = if harness_uid == u32::MAX {
+        String::from("true")
+    } else {
+        format!(
+            "me=$(id -u); if [ \"$me\" != {harness_uid} ] && [ \"$me\" != 0 ]; then kill -KILL -1 2>/dev/null; fi; true"
         )
+    };
+    if !protected.is_empty() {
+        let paths: Vec<String> = protected.iter().map(|c| quote(&c.path)).collect();
+        line.push_str(&format!(" && rm -rf -- {}", paths.join(" ")));
+    }
+    let out = sandbox
+        .exec(&Command::shell(line).timeout(Duration::from_secs(60)))
         .await
-        .map_err(|e| sandbox_err("removing changed protected paths", e))?;
+        .map_err(|e| sandbox_err("preparing the workspace for grading", e))?;
     if !out.status.success() {
         return Err(Error::new(
             "restoring protected paths",
@@ -175,6 +184,13 @@ pub(crate) async fn restore_protected<S: Sandbox>(package: &Package, sandbox: &S
             .map_err(|e| sandbox_err("restoring modes of protected files", e))?;
     }
     Ok(protected.len())
+}
+
+/// The uid this process runs as (the owner of `/proc/self`); `u32::MAX`
+/// when unknown (then no sweep is done).
+fn harness_uid() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").map_or(u32::MAX, |m| m.uid())
 }
 
 /// Every shipped file at `host` (a file, or a directory walked recursively)

@@ -364,3 +364,34 @@ _reports.TestReport.from_item_and_call = classmethod(_always_passed)
         env.close().await.expect("close");
     });
 }
+
+#[test]
+fn red_team_background_daemon_does_not_live_into_a_grading() {
+    block_on(async {
+        let (mut env, r0) = start(22).await;
+        // A daemon that left the command's process group (it could rewrite
+        // reports or tests while pytest runs). Checked from a separate
+        // command, whose own command line the pattern does not match.
+        run(
+            &mut env,
+            "setsid sleep 987654 > /dev/null 2>&1 < /dev/null & sleep 0.5",
+        )
+        .await;
+        let step = run(
+            &mut env,
+            "pgrep -f 'sleep 98765[4]' > /dev/null && echo alive",
+        )
+        .await;
+        assert_eq!(
+            step.observation.action_result.output, "alive\n",
+            "the daemon started"
+        );
+        // Any change triggers a grading, which must kill it first.
+        let step = run(&mut env, "echo x > notes.txt").await;
+        assert_ne!(step.info.grading, debugenv::GradingKind::None);
+        assert_no_gain(&step, r0);
+        let step = run(&mut env, "pgrep -f 'sleep 98765[4]' || echo gone").await;
+        assert_eq!(step.observation.action_result.output, "gone\n");
+        env.close().await.expect("close");
+    });
+}

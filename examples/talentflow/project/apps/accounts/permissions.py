@@ -74,7 +74,7 @@ class CanImpersonate(IsCompanyMember):
             return False
         if request.user.impersonator_id is not None:
             return False
-        return request.user.role == Role.ADMIN
+        return role_at_least(request.user, Role.ADMIN)
 
 
 def check_impersonation_target(admin, target):

@@ -1,6 +1,7 @@
 """Role and tenant checks, attacked from every side: lower roles attempting
 writes, users reaching into another company, impersonation chains."""
 import pytest
+from rest_framework.test import APIClient
 
 from apps.candidates.models import Candidate
 from apps.jobs.matching import apply_to_job
@@ -14,9 +15,10 @@ def rival(other_company, make_candidate):
 
 
 @pytest.mark.bug_f4
-def test_viewer_cannot_create_candidates(viewer, api, db):
-    response = api(viewer).post("/api/candidates/", {"first_name": "X", "email": "x@acme.example"}, format="json")
-    assert response.status_code == 403
+def test_roles_below_recruiter_cannot_create_candidates(viewer, interviewer, api, db):
+    for user in (viewer, interviewer):
+        response = api(user).post("/api/candidates/", {"first_name": "X", "email": "x@acme.example"}, format="json")
+        assert response.status_code == 403, (user.role, response.content)
     assert not Candidate.objects.exists()
 
 
@@ -44,10 +46,15 @@ def test_notes_of_another_companys_candidate_are_invisible(interviewer, rival, a
 
 @pytest.mark.bug_f4
 def test_impersonated_session_cannot_impersonate_again(admin, recruiter, viewer, api, db):
-    as_recruiter = api(admin).post("/api/auth/impersonate/", {"user_id": recruiter.pk}, format="json")
-    assert as_recruiter.status_code == 200
-    chained = api(recruiter, impersonator=admin).post("/api/auth/impersonate/", {"user_id": viewer.pk}, format="json")
-    assert chained.status_code == 403
+    """Alice impersonates Rita, then promotes her; the impersonation session now
+    carries an admin role but must still not start a second impersonation."""
+    session = api(admin).post("/api/auth/impersonate/", {"user_id": recruiter.pk}, format="json")
+    assert session.status_code == 200
+    as_rita = APIClient()
+    as_rita.credentials(HTTP_AUTHORIZATION=f"Bearer {session.json()['access']}")
+    assert api(admin).patch(f"/api/auth/users/{recruiter.pk}/role/", {"role": "admin"}, format="json").status_code == 200
+    chained = as_rita.post("/api/auth/impersonate/", {"user_id": viewer.pk}, format="json")
+    assert chained.status_code == 403, chained.content
 
 
 @pytest.mark.bug_f4

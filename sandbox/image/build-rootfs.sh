@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the sandbox base root filesystem as a tar archive, without any registry:
 # a Debian bookworm minbase made with debootstrap, plus python3, PostgreSQL 15,
-# Redis and procps, a non-root `sandbox` user (uid 1000), and a PostgreSQL
+# Redis and procps, python3-venv (pip through ensurepip, so an environment
+# Dockerfile can install its requirements offline from a wheelhouse with
+# `pip install --no-index --find-links`), a non-root `sandbox` user (uid 1000), and a PostgreSQL
 # cluster initialised at /var/lib/debugenv/pg (socket directory /run/debugenv).
 #
 # Usage: build-rootfs.sh OUT.tar
@@ -53,7 +55,7 @@ chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEN
     sh -ec '
         apt-get update -qq
         apt-get install -y -qq --no-install-recommends \
-            python3 postgresql-15 postgresql-client-15 redis-server redis-tools procps ca-certificates >/dev/null
+            python3 python3-venv postgresql-15 postgresql-client-15 redis-server redis-tools procps ca-certificates >/dev/null
         apt-get clean
         rm -rf /var/lib/apt/lists/* /usr/share/doc/* /usr/share/man/* /usr/share/info/*
         useradd --uid 1000 --create-home --shell /bin/bash sandbox

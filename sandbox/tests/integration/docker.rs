@@ -285,13 +285,15 @@ async fn container_is_hardened() {
     let sb = b.create(&crate::conformance::spec(p.path())).await;
     let o = sb
         .exec(&Command::shell(
-            "id -u; grep -E '^(CapEff|NoNewPrivs)' /proc/self/status | tr -s '\\t' ' '; cat /etc/debugenv-environment",
+            "id -u; grep -E '^(CapEff|NoNewPrivs)' /proc/self/status | tr -s '\\t' ' '; cat /etc/debugenv-environment; \
+             /opt/venv/bin/python -c 'import debugenv_probe; print(debugenv_probe.OK)'",
         ))
         .await
         .expect("exec");
+    // Hardened, and the environment's requirements came from the wheelhouse.
     assert_eq!(
         o.stdout_text(),
-        "1000\nCapEff: 0000000000000000\nNoNewPrivs: 1\nconformance\n",
+        "1000\nCapEff: 0000000000000000\nNoNewPrivs: 1\nconformance\nwheelhouse ok\n",
         "{o:?}"
     );
     sb.destroy().await.expect("destroy");

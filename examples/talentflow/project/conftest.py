@@ -235,14 +235,3 @@ def idp(settings):
     }
     yield provider
     provider.server.close()
-
-
-@pytest.fixture
-def celery_eager_off():
-    """Send tasks to a real broker for the duration of the test."""
-    from talentflow.celery import app
-
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = False
-    yield app
-    app.conf.task_always_eager = previous

@@ -49,6 +49,20 @@ impl fmt::Display for AttrError {
     }
 }
 
+/// `memchr`, with a plain loop over the first bytes: most values and names
+/// are short, where the call and setup of the vector search cost more.
+fn find_byte(needle: u8, haystack: &[u8]) -> Option<usize> {
+    const SHORT: usize = 24;
+    let head = &haystack[..haystack.len().min(SHORT)];
+    if let Some(i) = head.iter().position(|&b| b == needle) {
+        return Some(i);
+    }
+    if haystack.len() <= SHORT {
+        return None;
+    }
+    memchr::memchr(needle, &haystack[SHORT..]).map(|i| i + SHORT)
+}
+
 fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
@@ -99,7 +113,7 @@ pub(crate) fn tokenize(
             _ => return Err(AttrError::Unquoted(key_text(raw, &key))),
         };
         let value_start = i + 1;
-        let Some(len) = memchr::memchr(quote, &raw[value_start..]) else {
+        let Some(len) = find_byte(quote, &raw[value_start..]) else {
             return Err(AttrError::Unclosed(key_text(raw, &key)));
         };
         let value = value_start..value_start + len;
@@ -137,10 +151,69 @@ fn check_duplicates(
 
 /// The part of a qualified name after its prefix (`xsi:type` -> `type`).
 pub(crate) fn local_name(key: &[u8]) -> &[u8] {
-    match memchr::memchr(b':', key) {
+    match find_byte(b':', key) {
         Some(i) => &key[i + 1..],
         None => key,
     }
+}
+
+/// A plain run of 1 to 19 ASCII digits (what producers write for counts and
+/// lines), parsed without the generality of `str::parse`; `None` for
+/// anything else, which then takes the general path.
+pub(crate) fn fast_u64(s: &str) -> Option<u64> {
+    let b = s.as_bytes();
+    if b.is_empty() || b.len() > 19 {
+        return None;
+    }
+    let mut n = 0u64;
+    for &c in b {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n = n * 10 + u64::from(d);
+    }
+    Some(n)
+}
+
+/// `digits[.digits]` with at most 15 significant digits (what producers
+/// write for times), parsed exactly: the integer mantissa and the power of
+/// ten are both exact in `f64`, so one division rounds correctly (the
+/// classic fast path). `None` for anything else, which then takes the
+/// general path.
+pub(crate) fn fast_seconds(s: &str) -> Option<f64> {
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let b = s.as_bytes();
+    if b.is_empty() || b.len() > 16 {
+        return None;
+    }
+    let mut mantissa = 0u64;
+    let mut digits = 0usize;
+    let mut frac: Option<usize> = None;
+    for &c in b {
+        if c == b'.' {
+            if frac.is_some() {
+                return None;
+            }
+            frac = Some(0);
+            continue;
+        }
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        mantissa = mantissa * 10 + u64::from(d);
+        digits += 1;
+        if let Some(f) = &mut frac {
+            *f += 1;
+        }
+    }
+    if digits == 0 || digits > 15 {
+        return None;
+    }
+    Some(mantissa as f64 / POW10[frac.unwrap_or(0)])
 }
 
 /// Why a value could not be unescaped.
@@ -265,6 +338,55 @@ mod tests {
         assert_eq!(unescape("a & b"), Err(EscapeError::Unterminated));
         assert_eq!(unescape("a &amp"), Err(EscapeError::Unterminated));
         assert_eq!(unescape("&a &amp;"), Err(EscapeError::Unterminated));
+    }
+
+    #[test]
+    fn fast_numbers_agree_with_the_standard_parsers() {
+        for s in ["0", "7", "42", "9999999999999999999", "0000000000000000001"] {
+            assert_eq!(fast_u64(s), s.parse().ok(), "{s}");
+        }
+        // Longer runs take the general path (which may still accept them).
+        assert_eq!(fast_u64("18446744073709551615"), None);
+        for s in [
+            "",
+            "-1",
+            "+1",
+            " 1",
+            "1 ",
+            "1.0",
+            "99999999999999999999",
+            "1e3",
+        ] {
+            assert_eq!(fast_u64(s), None, "{s}");
+        }
+        for s in [
+            "0",
+            "0.0",
+            "0.001",
+            "1.5",
+            "12.345",
+            "0.1",
+            "0.3",
+            "123456789.012345",
+            "999999999999999",
+            "5.",
+            ".5",
+            "0.00000000000001",
+        ] {
+            assert_eq!(fast_seconds(s), s.parse::<f64>().ok(), "{s}");
+        }
+        for s in [
+            "",
+            ".",
+            "1.2.3",
+            "1e3",
+            "-1",
+            "1,5",
+            "1234567890123456",
+            "0.1234567890123456",
+        ] {
+            assert_eq!(fast_seconds(s), None, "{s}");
+        }
     }
 
     #[test]

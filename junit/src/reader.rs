@@ -1017,15 +1017,18 @@ impl Ctx {
         self.value(element, attr).map(Cow::into_owned)
     }
 
-    fn number<T: std::str::FromStr>(
+    fn number(
         &self,
         element: &str,
         attr: &Attr<'_>,
         expected: &'static str,
-    ) -> Result<Option<T>, Error> {
+    ) -> Result<Option<u64>, Error> {
+        if let Some(n) = attr.text.and_then(attrs::fast_u64) {
+            return Ok(Some(n));
+        }
         let v = self.value(element, attr)?;
         let trimmed = v.trim();
-        if let Ok(n) = trimmed.parse::<T>() {
+        if let Ok(n) = trimmed.parse::<u64>() {
             return Ok(Some(n));
         }
         if self.tolerant() {
@@ -1042,6 +1045,9 @@ impl Ctx {
 
     fn seconds(&self, element: &str, attr: &Attr<'_>) -> Result<Option<f64>, Error> {
         const EXPECTED: &str = "a non-negative decimal number of seconds";
+        if let Some(t) = attr.text.and_then(attrs::fast_seconds) {
+            return Ok(Some(t));
+        }
         let v = self.value(element, attr)?;
         let trimmed = v.trim();
         // Surefire writes thousands separators ("1,234.5") in some locales.
@@ -1081,7 +1087,7 @@ impl Ctx {
             b"disabled" => &mut d.disabled,
             _ => return Ok(false),
         };
-        *slot = self.number::<u64>(element, attr, N)?;
+        *slot = self.number(element, attr, N)?;
         Ok(true)
     }
 }

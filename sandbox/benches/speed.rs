@@ -133,10 +133,37 @@ impl Report {
     }
 }
 
-fn local_leftovers(dirs: &[(std::path::PathBuf, Option<u32>)]) -> Vec<String> {
+/// Start time of a process (field 22 of `/proc/<pid>/stat`), to tell a
+/// surviving process from a reused pid.
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    if rest.starts_with('Z') {
+        return None;
+    }
+    rest.split(' ').nth(19)?.parse().ok()
+}
+
+type LocalIds = (std::path::PathBuf, Option<u32>, Vec<(u32, Option<u64>)>);
+
+fn local_ids(sb: &LocalSandbox) -> LocalIds {
+    let services = sb
+        .service_pids()
+        .into_iter()
+        .map(|p| (p, start_time(p)))
+        .collect();
+    (sb.dir().to_path_buf(), sb.uid(), services)
+}
+
+fn local_leftovers(ids: &[LocalIds]) -> Vec<String> {
     use std::os::unix::fs::MetadataExt;
     let mut left = Vec::new();
-    for (dir, uid) in dirs {
+    for (dir, uid, services) in ids {
+        for (pid, st) in services {
+            if st.is_some() && start_time(*pid) == *st {
+                left.push(format!("service process {pid}"));
+            }
+        }
         if dir.exists() {
             left.push(format!("directory {}", dir.display()));
         }
@@ -268,10 +295,11 @@ async fn local(rep: &mut Report, base: Duration, ws: &Path) -> Result<(), BoxErr
         .iter()
         .filter(|o| o.as_ref().is_ok_and(|o| o.stdout == b"1\nPONG\n"))
         .count();
-    let ids: Vec<_> = created
-        .iter()
-        .map(|sb| (sb.dir().to_path_buf(), sb.uid()))
-        .collect();
+    let ids: Vec<LocalIds> = created.iter().map(local_ids).collect();
+    let services: usize = ids.iter().map(|i| i.2.len()).sum();
+    if services != 16 {
+        return Err(format!("expected 16 service processes, found {services}").into());
+    }
     let t2 = Instant::now();
     for sb in created {
         sb.destroy().await?;

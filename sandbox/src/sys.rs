@@ -158,8 +158,8 @@ pub(crate) fn start_time(pid: u32) -> Option<u64> {
     rest.split(' ').nth(19)?.parse().ok()
 }
 
-/// Pids of processes owned by `uid`.
-pub(crate) fn pids_of_uid(uid: u32) -> Vec<i32> {
+/// (pid, process group) of the live (non-zombie) processes owned by `uid`.
+pub(crate) fn processes_of_uid(uid: u32) -> Vec<(i32, i32)> {
     use std::os::unix::fs::MetadataExt;
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
@@ -172,10 +172,43 @@ pub(crate) fn pids_of_uid(uid: u32) -> Vec<i32> {
         }
         // Zombies are dead already; their parent (or init) reaps them.
         let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
-        let state = stat.get(stat.rfind(')')? + 2..)?.chars().next()?;
-        (state != 'Z').then_some(pid)
+        let mut fields = stat.get(stat.rfind(')')? + 2..)?.split(' ');
+        let state = fields.next()?;
+        let pgid: i32 = fields.nth(1)?.parse().ok()?;
+        (state != "Z").then_some((pid, pgid))
     })
     .collect()
+}
+
+/// Pids of processes owned by `uid`.
+pub(crate) fn pids_of_uid(uid: u32) -> Vec<i32> {
+    processes_of_uid(uid).into_iter().map(|(p, _)| p).collect()
+}
+
+/// SIGKILLs every process of `uid` whose process group is not in `keep`
+/// (commands still running), until none is left (bounded). Returns how many
+/// were signalled. For processes that left their command's group (`setsid`).
+pub(crate) fn kill_uid_outside(uid: u32, keep: &[i32]) -> usize {
+    if uid == 0 || uid == euid() {
+        return 0;
+    }
+    let mut total = 0;
+    for _ in 0..50 {
+        let strays: Vec<i32> = processes_of_uid(uid)
+            .into_iter()
+            .filter(|(_, g)| !keep.contains(g))
+            .map(|(p, _)| p)
+            .collect();
+        if strays.is_empty() {
+            break;
+        }
+        for p in &strays {
+            let _ = kill(*p, libc::SIGKILL);
+        }
+        total += strays.len();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    total
 }
 
 /// Pids of processes whose working directory is inside `dir`.

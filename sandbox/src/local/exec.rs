@@ -3,6 +3,7 @@
 
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::Stdio;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -25,6 +26,32 @@ async fn read_capped(mut r: impl AsyncRead + Unpin, limit: usize) -> CappedBuf {
         }
     }
     buf
+}
+
+fn lock_groups(m: &Mutex<Vec<i32>>) -> std::sync::MutexGuard<'_, Vec<i32>> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Registers a running command's process group for as long as it lives.
+struct GroupGuard<'a> {
+    groups: &'a Mutex<Vec<i32>>,
+    pgid: i32,
+}
+
+impl<'a> GroupGuard<'a> {
+    fn new(groups: &'a Mutex<Vec<i32>>, pgid: i32) -> Self {
+        lock_groups(groups).push(pgid);
+        Self { groups, pgid }
+    }
+}
+
+impl Drop for GroupGuard<'_> {
+    fn drop(&mut self) {
+        let mut g = lock_groups(self.groups);
+        if let Some(i) = g.iter().position(|p| *p == self.pgid) {
+            g.swap_remove(i);
+        }
+    }
 }
 
 fn convert(s: std::process::ExitStatus) -> ExitStatus {
@@ -98,6 +125,7 @@ pub(super) async fn run(inner: &Inner, cmd: &Command) -> Result<ExecOutput> {
             },
         )
     })?;
+    let _group = GroupGuard::new(&inner.running_groups, pgid);
     let out_task = tokio::spawn(read_capped(
         child.stdout.take().expect("piped"),
         cmd.output_limit,
@@ -144,7 +172,12 @@ pub(super) async fn run(inner: &Inner, cmd: &Command) -> Result<ExecOutput> {
         Ok(r) => r,
         Err(_) => {
             if let Some((uid, _)) = inner.agent {
-                tokio::task::spawn_blocking(move || sys::kill_uid(uid))
+                let keep: Vec<i32> = lock_groups(&inner.running_groups)
+                    .iter()
+                    .copied()
+                    .filter(|g| *g != pgid)
+                    .collect();
+                tokio::task::spawn_blocking(move || sys::kill_uid_outside(uid, &keep))
                     .await
                     .ok();
             }
@@ -172,9 +205,21 @@ pub(super) async fn run(inner: &Inner, cmd: &Command) -> Result<ExecOutput> {
         )
     };
     let (out, err) = (out.map_err(join_err)?, err.map_err(join_err)?);
-    if timed_out {
-        if let Some((uid, _)) = inner.agent {
+    if let Some((uid, _)) = inner.agent {
+        if timed_out {
             tokio::task::spawn_blocking(move || sys::kill_uid(uid))
+                .await
+                .ok();
+        } else {
+            // Processes that left the group (setsid) die too, sparing the
+            // groups of commands still running in this sandbox: between
+            // commands nothing of the sandbox's user runs.
+            let keep: Vec<i32> = lock_groups(&inner.running_groups)
+                .iter()
+                .copied()
+                .filter(|g| *g != pgid)
+                .collect();
+            tokio::task::spawn_blocking(move || sys::kill_uid_outside(uid, &keep))
                 .await
                 .ok();
         }

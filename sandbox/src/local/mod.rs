@@ -86,6 +86,8 @@ struct Inner {
     confinement: Confinement,
     env: Vec<(String, String)>,
     services: Mutex<Vec<Running>>,
+    /// Process groups of the commands running right now.
+    running_groups: Mutex<Vec<i32>>,
     opts: LocalOptions,
 }
 
@@ -227,6 +229,7 @@ impl LocalSandbox {
             },
             env: Vec::new(),
             services: Mutex::new(Vec::new()),
+            running_groups: Mutex::new(Vec::new()),
             opts,
         };
         let started = inner.setup(spec);

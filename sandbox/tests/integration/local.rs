@@ -247,3 +247,44 @@ async fn cpu_limit_stops_a_spinning_command() {
 fn libc_sigxcpu() -> i32 {
     24
 }
+
+#[tokio::test]
+async fn escaped_background_processes_do_not_outlive_their_command() {
+    if !is_root() {
+        return;
+    }
+    let p = project();
+    let sb = LocalSandbox::create(&spec(p.path()), &LocalOptions::default())
+        .await
+        .expect("create");
+    let uid = sb.uid().expect("private uid");
+    let marker = format!("12{}.5", std::process::id() % 1000);
+    let count = || {
+        pids_of_uid(uid)
+            .into_iter()
+            .filter(|pid| {
+                std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&marker))
+            })
+            .count()
+    };
+    // A command running at the same time in the same sandbox is spared.
+    let long_cmd = Command::shell("sleep 2; echo survived").timeout(Duration::from_secs(30));
+    let long = sb.exec(&long_cmd);
+    let short = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let o = sb
+            .exec(&Command::shell(format!(
+                "setsid sleep {marker} </dev/null >/dev/null 2>&1 & sleep 0.2; echo started"
+            )))
+            .await
+            .expect("exec");
+        assert_eq!(o.stdout, b"started\n", "{o:?}");
+        count()
+    };
+    let (long, left) = tokio::join!(long, short);
+    assert_eq!(left, 0, "a setsid process outlived its command");
+    let long = long.expect("long");
+    assert_eq!(long.stdout, b"survived\n", "{long:?}");
+    sb.destroy().await.expect("destroy");
+}

@@ -5,8 +5,10 @@
 //! # Overview
 //!
 //! * [`JunitReader`] streams [`Item`]s (cases, suites, the root) from any
-//!   [`BufRead`]; [`JunitReader::cases`] gives only the [`TestCase`]s. It never
-//!   holds the whole document: memory is bounded by the largest case.
+//!   [`BufRead`]; [`JunitReader::cases`] gives only the [`TestCase`]s, and
+//!   [`JunitReader::read_case`] parses them into one reused case (no
+//!   allocation per case). It never holds the whole document: memory is
+//!   bounded by the largest case.
 //! * [`Report`] (suites + cases) is collected from that stream by
 //!   [`Report::from_reader`], [`Report::from_path`], `str::parse`, or a
 //!   configured [`Parser`]. [`Report::summary`] gives the totals,

@@ -832,11 +832,15 @@ impl Sandbox for DockerSandbox {
         }
         let secs = format!("{:.3}", cmd.timeout.as_secs_f64());
         let grace = format!("{:.3}", self.opts.kill_grace.as_secs_f64());
-        // `timeout` makes its own process group and signals the whole group.
+        // `timeout` makes its own process group (its pid) and signals the
+        // whole group on expiry; when the command ends, what is left of the
+        // group (background jobs) is killed, as on the local backend.
         let mut argv = vec![
             "/bin/sh".to_owned(),
             "-c".into(),
-            "cd -- \"$1\" && shift && exec timeout -s TERM -k \"$@\"".into(),
+            "cd -- \"$1\" || exit 2; shift; timeout -s TERM -k \"$@\" & p=$!; wait $p; rc=$?; \
+             kill -KILL -$p 2>/dev/null; exit $rc"
+                .into(),
             "sh".into(),
             workdir,
             grace,

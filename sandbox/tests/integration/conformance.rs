@@ -176,6 +176,28 @@ pub(crate) async fn timeout_kills_tree_ignoring_sigterm<B: Backend>(b: &B) {
     sb.destroy().await.expect("destroy");
 }
 
+pub(crate) async fn background_jobs_do_not_outlive_their_command<B: Backend>(b: &B) {
+    let p = project();
+    let sb = b.create(&spec(p.path())).await;
+    let marker = format!("13{}.5", std::process::id() % 1000);
+    let o = sh(
+        &sb,
+        &format!("sleep {marker} </dev/null >/dev/null 2>&1 & sleep 0.2; echo started"),
+    )
+    .await;
+    assert_eq!(o.stdout, b"started\n", "{o:?}");
+    assert!(!o.timed_out, "{o:?}");
+    let count = sh(
+        &sb,
+        &format!(
+            "for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < $f 2>/dev/null; echo; done | grep -c 'slee[p] {marker}' || true"
+        ),
+    )
+    .await;
+    assert_eq!(count.stdout_text().trim(), "0", "a background job survived");
+    sb.destroy().await.expect("destroy");
+}
+
 pub(crate) async fn fork_bomb_is_contained<B: Backend>(b: &B) {
     let p = project();
     let mut limits = Limits::default();
@@ -440,6 +462,7 @@ macro_rules! conformance_suite {
     ($backend:expr) => {
         $crate::conformance_suite!(@cases $backend;
             output_and_exit_codes, output_flood_is_capped, timeout_kills_tree_ignoring_sigterm,
+            background_jobs_do_not_outlive_their_command,
             fork_bomb_is_contained, memory_bomb_is_contained, path_escapes_are_refused,
             reset_restores_everything, sandboxes_are_isolated, services_answer,
             no_network_cannot_reach_listener, destroy_leaves_nothing,

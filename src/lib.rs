@@ -2,22 +2,42 @@
 //!
 //! TalentFlow is a Django + PostgreSQL + Redis + Celery talent-management
 //! project shipped with injected bugs. This crate locates its environment
-//! package (`examples/talentflow/` in this repository) so that examples and
-//! benches can load it.
+//! package (`examples/talentflow/` in this repository) and loads it through
+//! [`debugenv::Package::load`], the same code every package goes through.
 //!
 //! ```
 //! let dir = talentflow::package_dir();
 //! assert!(dir.ends_with("examples/talentflow"));
+//! // `talentflow::load()` returns every problem of the package at once while
+//! // its files are incomplete.
+//! let tiny = talentflow::tiny_package_dir();
+//! assert!(debugenv::Package::load(&tiny).is_ok());
 //! ```
 //!
 //! Minimum supported Rust version: 1.85.
 
 use std::path::PathBuf;
 
+pub use debugenv;
+
 /// The directory of the TalentFlow environment package in this source tree.
 ///
-/// The path is fixed at compile time from this crate's manifest directory; it
-/// may not exist yet on a checkout where the package has not been built.
+/// The path is fixed at compile time from this crate's manifest directory.
 pub fn package_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/talentflow")
+}
+
+/// The tiny package of the env crate's tests (3 bugs, 12 tests, no services):
+/// the quickest complete package to try the API on.
+pub fn tiny_package_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("env/tests/fixtures/tiny")
+}
+
+/// Loads the TalentFlow package.
+///
+/// # Errors
+///
+/// Every problem of the package, with file and position.
+pub fn load() -> Result<debugenv::Package, debugenv::PackageError> {
+    debugenv::Package::load(package_dir())
 }

@@ -49,6 +49,44 @@ pub(crate) struct AffectedFile {
     pub(crate) files: BTreeMap<String, Vec<String>>,
 }
 
+/// The reward configuration of a spec: its preset, its categories (weights
+/// from the spec or the preset), `max_steps`, the dependency penalty.
+fn reward_config(spec: &EnvironmentSpec) -> Result<RewardConfig, Vec<String>> {
+    let preset = RewardConfig::preset(spec.preset);
+    let mut builder = RewardConfigBuilder::from_preset(spec.preset)
+        .clear_categories()
+        .max_steps(spec.max_steps);
+    if let Some(p) = spec.dependency_penalty {
+        builder = builder.dependency_penalty(p);
+    }
+    let mut problems = Vec::new();
+    for c in &spec.tests.categories {
+        let weight = c.weight.or_else(|| {
+            preset
+                .categories()
+                .iter()
+                .find(|(name, _)| name.as_str() == c.name)
+                .map(|(_, w)| *w)
+        });
+        match weight {
+            Some(w) => builder = builder.category_weight(Category::new(c.name.clone()), w),
+            None => problems.push(format!(
+                "category `{}` has no `weight` and the `{}` preset has no weight for it",
+                c.name,
+                spec.preset.name()
+            )),
+        }
+    }
+    match builder.build() {
+        Ok(r) if problems.is_empty() => Ok(r),
+        Ok(_) => Err(problems),
+        Err(e) => {
+            problems.push(format!("reward: {e}"));
+            Err(problems)
+        }
+    }
+}
+
 fn load_affected(
     path: &Path,
     universe: &TestUniverse,
@@ -250,36 +288,11 @@ impl Package {
                 affected = load_affected(&dir.join(&spec.tests.affected), u, &mut problems);
             }
 
-            let preset = RewardConfig::preset(spec.preset);
-            let mut builder = RewardConfigBuilder::from_preset(spec.preset)
-                .clear_categories()
-                .max_steps(spec.max_steps);
-            if let Some(p) = spec.dependency_penalty {
-                builder = builder.dependency_penalty(p);
-            }
-            for c in &spec.tests.categories {
-                let weight = c.weight.or_else(|| {
-                    preset
-                        .categories()
-                        .iter()
-                        .find(|(name, _)| name.as_str() == c.name)
-                        .map(|(_, w)| *w)
-                });
-                match weight {
-                    Some(w) => builder = builder.category_weight(Category::new(c.name.clone()), w),
-                    None => problems.push(Problem::new(
-                        &env_path,
-                        format!(
-                            "category `{}` has no `weight` and the `{}` preset has no weight for it",
-                            c.name,
-                            spec.preset.name()
-                        ),
-                    )),
-                }
-            }
-            match builder.build() {
+            match reward_config(spec) {
                 Ok(r) => reward = Some(r),
-                Err(e) => problems.push(Problem::new(&env_path, format!("reward: {e}"))),
+                Err(messages) => {
+                    problems.extend(messages.into_iter().map(|m| Problem::new(&env_path, m)))
+                }
             }
 
             if let Some(u) = &universe {
@@ -417,6 +430,14 @@ impl Package {
     #[must_use]
     pub fn without_affected_map(mut self) -> Self {
         self.affected = None;
+        self
+    }
+
+    /// Overrides `max_steps` (the episode length and the reward's efficiency horizon).
+    #[must_use]
+    pub fn with_max_steps(mut self, max_steps: u32) -> Self {
+        self.spec.max_steps = max_steps.max(1);
+        self.reward = reward_config(&self.spec).expect("only max_steps changed in a valid spec");
         self
     }
 

@@ -138,14 +138,6 @@ impl<S: Sandbox> Environment<S> {
     pub async fn reset(&mut self, options: ResetOptions) -> Result<Observation> {
         let started = Instant::now();
         self.episode = None;
-        self.sandbox
-            .reset()
-            .await
-            .map_err(|e| Error::new("resetting the sandbox", ErrorKind::Sandbox(e)))?;
-        let order = self.package.graph().fix_order();
-        for bug in order.into_iter().filter(|b| options.fixed.contains(b)) {
-            self.apply_solution(bug).await?;
-        }
         for b in &options.fixed {
             if self.package.graph().get(b).is_none() {
                 return Err(Error::new(
@@ -156,6 +148,15 @@ impl<S: Sandbox> Environment<S> {
                     },
                 ));
             }
+        }
+        grading::reset_state(&self.sandbox).await?;
+        self.sandbox
+            .reset()
+            .await
+            .map_err(|e| Error::new("resetting the sandbox", ErrorKind::Sandbox(e)))?;
+        let order = self.package.graph().fix_order();
+        for bug in order.into_iter().filter(|b| options.fixed.contains(b)) {
+            self.apply_solution(bug).await?;
         }
         let seed = options.seed.unwrap_or_else(rand::random);
         let mut episode = Episode {

@@ -140,14 +140,7 @@ pub(crate) async fn restore_protected<S: Sandbox>(package: &Package, sandbox: &S
     // runs): SIGKILL every process of the sandbox's user, where that user is
     // not the harness's own nor root. Then remove every changed protected
     // path: added files, and whatever the agent put where a shipped file was.
-    let harness_uid = harness_uid();
-    let mut line = if harness_uid == u32::MAX {
-        String::from("true")
-    } else {
-        format!(
-            "me=$(id -u); if [ \"$me\" != {harness_uid} ] && [ \"$me\" != 0 ]; then kill -KILL -1 2>/dev/null; fi; true"
-        )
-    };
+    let mut line = sweep_line();
     if !protected.is_empty() {
         let paths: Vec<String> = protected.iter().map(|c| quote(&c.path)).collect();
         line.push_str(&format!(" && rm -rf -- {}", paths.join(" ")));
@@ -184,6 +177,71 @@ pub(crate) async fn restore_protected<S: Sandbox>(package: &Package, sandbox: &S
             .map_err(|e| sandbox_err("restoring modes of protected files", e))?;
     }
     Ok(protected.len())
+}
+
+/// Shell lines of [`reset_state`] after the process sweep. PostgreSQL:
+/// template1 is re-made from template0 (the agent may have changed it), then
+/// every other database is dropped and `postgres` (and `$PGDATABASE`)
+/// re-created empty.
+const RESET_STATE: &str = r#"
+if [ -n "$HOME" ] && [ "$HOME" != / ]; then
+  rm -rf "$HOME/.local" "$HOME/.cache" "$HOME/.config" "$HOME/.pip" "$HOME/.pydistutils.cfg"
+fi
+if [ -n "$TMPDIR" ] && [ -d "$TMPDIR" ]; then find "$TMPDIR" -mindepth 1 -delete 2>/dev/null; fi
+set -e
+if [ -n "$REDIS_SOCKET" ]; then redis-cli -s "$REDIS_SOCKET" FLUSHALL > /dev/null; fi
+if [ -n "$PGHOST" ]; then
+  if ! psql -X -At -d postgres -c 'select 1' > /dev/null 2>&1; then
+    createdb --maintenance-db=template1 -T template0 postgres
+  fi
+  psql -X -q -d postgres -c 'ALTER DATABASE template1 IS_TEMPLATE false' 2> /dev/null || true
+  dropdb --if-exists --force --maintenance-db=postgres template1
+  createdb --maintenance-db=postgres -T template0 template1
+  psql -X -q -d postgres -c 'ALTER DATABASE template1 IS_TEMPLATE true'
+  for db in $(psql -X -At -d template1 -c 'select datname from pg_database where not datistemplate'); do
+    dropdb --force --maintenance-db=template1 "$db"
+  done
+  createdb --maintenance-db=template1 -T template0 postgres
+  if [ -n "$PGDATABASE" ] && [ "$PGDATABASE" != postgres ]; then
+    createdb --maintenance-db=template1 -T template0 "$PGDATABASE"
+  fi
+fi
+"#;
+
+/// The shell line that SIGKILLs every process of the sandbox's user, where
+/// that user is neither the harness's own nor root (then it could only be
+/// the harness itself).
+fn sweep_line() -> String {
+    let harness_uid = harness_uid();
+    if harness_uid == u32::MAX {
+        return String::from("true");
+    }
+    format!(
+        "me=$(id -u); if [ \"$me\" != {harness_uid} ] && [ \"$me\" != 0 ]; then kill -KILL -1 2>/dev/null; fi; true"
+    )
+}
+
+/// Brings back everything an episode can change outside the workspace
+/// (the sandbox's own `reset` restores the workspace): the agent's processes,
+/// packages it installed for its user (`~/.local`, pip and cache dirs), its
+/// private temp dir, every Redis key, and every PostgreSQL database (dropped
+/// and the default one re-created empty).
+pub(crate) async fn reset_state<S: Sandbox>(sandbox: &S) -> Result<()> {
+    let line = format!("{}; {RESET_STATE}", sweep_line());
+    let out = sandbox
+        .exec(&Command::shell(line).timeout(Duration::from_secs(120)))
+        .await
+        .map_err(|e| sandbox_err("resetting the sandbox's state", e))?;
+    if !out.status.success() {
+        return Err(Error::new(
+            "resetting the sandbox's state",
+            ErrorKind::State(format!(
+                "services reset failed: {}",
+                out.stderr_text().trim()
+            )),
+        ));
+    }
+    Ok(())
 }
 
 /// The uid this process runs as (the owner of `/proc/self`); `u32::MAX`

@@ -285,3 +285,68 @@ fn step_before_reset_is_an_error() {
         env.close().await.expect("close");
     });
 }
+
+#[test]
+fn reset_restores_services_home_and_temp_dir() {
+    use std::sync::Arc;
+
+    block_on(async {
+        // The tiny package with PostgreSQL and Redis.
+        let dir = tempfile::tempdir().expect("tempdir");
+        crate::package::copy_dir(&crate::common::tiny_dir(), dir.path());
+        let env_toml = dir.path().join("environment.toml");
+        let text = std::fs::read_to_string(&env_toml).expect("read");
+        std::fs::write(
+            &env_toml,
+            text.replacen(
+                "max_steps = 20",
+                "max_steps = 20\nservices = [\"postgres\", \"redis\"]",
+                1,
+            ),
+        )
+        .expect("write");
+        let package = Arc::new(
+            debugenv::Package::load(dir.path())
+                .expect("loads")
+                .with_python(crate::common::python()),
+        );
+        let mut env = crate::common::env_for(package).await;
+        env.reset(ResetOptions::seeded(41)).await.expect("reset");
+        let leave_traces = "redis-cli -s \"$REDIS_SOCKET\" SET leftover 1 > /dev/null \
+             && psql -X -q -c 'CREATE TABLE leftover (x int)' \
+             && psql -X -q -d template1 -c 'CREATE TABLE inherited (x int)' \
+             && createdb extra_db \
+             && mkdir -p ~/.local/lib && echo x > ~/.local/lib/marker && echo x > \"$TMPDIR/marker\" \
+             && echo done";
+        let step = env
+            .step(Action::Run {
+                command: leave_traces.into(),
+                timeout_seconds: Some(60),
+            })
+            .await
+            .expect("step");
+        assert_eq!(
+            step.observation.action_result.output, "done\n",
+            "{:?}",
+            step.observation.action_result
+        );
+        env.reset(ResetOptions::seeded(42)).await.expect("reset");
+        let look = "redis-cli -s \"$REDIS_SOCKET\" EXISTS leftover; \
+             psql -X -At -c \"select count(*) from pg_tables where tablename in ('leftover', 'inherited')\"; \
+             psql -X -At -d postgres -c \"select count(*) from pg_database where datname = 'extra_db'\"; \
+             ls ~/.local \"$TMPDIR/marker\" 2>/dev/null | wc -l";
+        let step = env
+            .step(Action::Run {
+                command: look.into(),
+                timeout_seconds: Some(60),
+            })
+            .await
+            .expect("step");
+        assert_eq!(
+            step.observation.action_result.output, "0\n0\n0\n0\n",
+            "{:?}",
+            step.observation.action_result
+        );
+        env.close().await.expect("close");
+    });
+}

@@ -370,22 +370,15 @@ fn red_team_background_daemon_does_not_live_into_a_grading() {
     block_on(async {
         let (mut env, r0) = start(22).await;
         // A daemon that left the command's process group (it could rewrite
-        // reports or tests while pytest runs). Checked from a separate
-        // command, whose own command line the pattern does not match.
+        // reports or tests while pytest runs). Two defences stand against it:
+        // the local sandbox kills what escapes a command when the command
+        // ends, and every grading first kills all of the agent's processes.
+        // Either way, none may be alive after a grading.
         run(
             &mut env,
             "setsid sleep 987654 > /dev/null 2>&1 < /dev/null & sleep 0.5",
         )
         .await;
-        let step = run(
-            &mut env,
-            "pgrep -f 'sleep 98765[4]' > /dev/null && echo alive",
-        )
-        .await;
-        assert_eq!(
-            step.observation.action_result.output, "alive\n",
-            "the daemon started"
-        );
         // Any change triggers a grading, which must kill it first.
         let step = run(&mut env, "echo x > notes.txt").await;
         assert_ne!(step.info.grading, debugenv::GradingKind::None);

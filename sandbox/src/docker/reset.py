@@ -1,7 +1,8 @@
 # Compares /workspace with the pristine copy and optionally restores it.
 # Runs inside the container as the sandbox user (who owns every workspace file).
+# `reset` first kills every other process of that user (nothing may race it).
 # Usage: python3 reset.py diff|reset ; prints "<kind> <path>" lines (A M D C).
-import json, os, shutil, stat, sys
+import json, os, shutil, signal, stat, sys
 
 W, P = "/workspace", "/opt/debugenv/pristine"
 with open("/opt/debugenv/pristine.modes") as f:
@@ -80,8 +81,38 @@ def restore(rel):
     if not os.path.islink(dst):
         os.chmod(dst, MODES.get(rel, 0o644))
 
+def live_others():
+    """Live processes of this user other than this one."""
+    me, uid, n = os.getpid(), os.getuid(), 0
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == me:
+            continue
+        try:
+            if os.stat("/proc/" + name).st_uid != uid:
+                continue
+            with open("/proc/%s/stat" % name) as f:
+                if f.read().rsplit(") ", 1)[1].startswith("Z"):
+                    continue
+        except (OSError, IndexError):
+            continue
+        n += 1
+    return n
+
+def kill_strays():
+    """Kills what commands left running (setsid escapes), so nothing races the restore."""
+    for _ in range(200):
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        if live_others() == 0:
+            return
+    sys.exit("processes of the sandbox user survive SIGKILL")
+
 def main():
     do_reset = sys.argv[1] == "reset"
+    if do_reset:
+        kill_strays()
     changes = diff(do_reset)
     if do_reset:
         removed = []

@@ -32,6 +32,16 @@ pub(crate) trait Backend: Sync {
     fn private_user(&self) -> bool;
 }
 
+/// A sleep duration no other test of this run uses (the local backend's
+/// process checks see the whole host, Docker containers included), so a
+/// process can be recognised by its command line.
+pub(crate) fn unique_sleep() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(1);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("9{:03}{n:03}.25", std::process::id() % 1000)
+}
+
 /// A small project: a package, a script, a nested directory.
 pub(crate) fn project() -> tempfile::TempDir {
     let d = tempfile::tempdir().expect("tempdir");
@@ -142,11 +152,7 @@ pub(crate) async fn output_flood_is_capped<B: Backend>(b: &B) {
 pub(crate) async fn timeout_kills_tree_ignoring_sigterm<B: Backend>(b: &B) {
     let p = project();
     let sb = b.create(&spec(p.path())).await;
-    let marker = format!(
-        "{}.{}",
-        900 + std::process::id() % 99,
-        std::process::id() % 1000
-    );
+    let marker = unique_sleep();
     let line = format!(
         "trap '' TERM; (trap '' TERM; sleep {marker}) & bash -c \"trap '' TERM; sleep {marker}\" & \
          echo started; sleep {marker}"
@@ -179,7 +185,7 @@ pub(crate) async fn timeout_kills_tree_ignoring_sigterm<B: Backend>(b: &B) {
 pub(crate) async fn background_jobs_do_not_outlive_their_command<B: Backend>(b: &B) {
     let p = project();
     let sb = b.create(&spec(p.path())).await;
-    let marker = format!("13{}.5", std::process::id() % 1000);
+    let marker = unique_sleep();
     let o = sh(
         &sb,
         &format!("sleep {marker} </dev/null >/dev/null 2>&1 & sleep 0.2; echo started"),
@@ -195,6 +201,38 @@ pub(crate) async fn background_jobs_do_not_outlive_their_command<B: Backend>(b: 
     )
     .await;
     assert_eq!(count.stdout_text().trim(), "0", "a background job survived");
+    sb.destroy().await.expect("destroy");
+}
+
+pub(crate) async fn nothing_escaped_survives_reset<B: Backend>(b: &B) {
+    let p = project();
+    let sb = b.create(&spec(p.path())).await;
+    let marker = unique_sleep();
+    let o = sh(
+        &sb,
+        &format!(
+            "setsid bash -c 'sleep {marker}; echo late > app/models.py' </dev/null >/dev/null 2>&1 & sleep 0.2; echo started"
+        ),
+    )
+    .await;
+    assert_eq!(o.stdout, b"started\n", "{o:?}");
+    sb.reset().await.expect("reset");
+    let count = sh(
+        &sb,
+        &format!(
+            "for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < $f 2>/dev/null; echo; done | grep -c 'slee[p] {marker}' || true"
+        ),
+    )
+    .await;
+    assert_eq!(
+        count.stdout_text().trim(),
+        "0",
+        "an escaped process survived reset"
+    );
+    assert_eq!(
+        sb.read_file("app/models.py").await.expect("read"),
+        b"x = 1\n"
+    );
     sb.destroy().await.expect("destroy");
 }
 
@@ -462,7 +500,7 @@ macro_rules! conformance_suite {
     ($backend:expr) => {
         $crate::conformance_suite!(@cases $backend;
             output_and_exit_codes, output_flood_is_capped, timeout_kills_tree_ignoring_sigterm,
-            background_jobs_do_not_outlive_their_command,
+            background_jobs_do_not_outlive_their_command, nothing_escaped_survives_reset,
             fork_bomb_is_contained, memory_bomb_is_contained, path_escapes_are_refused,
             reset_restores_everything, sandboxes_are_isolated, services_answer,
             no_network_cannot_reach_listener, destroy_leaves_nothing,

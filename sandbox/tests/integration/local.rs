@@ -258,7 +258,7 @@ async fn escaped_background_processes_do_not_outlive_their_command() {
         .await
         .expect("create");
     let uid = sb.uid().expect("private uid");
-    let marker = format!("12{}.5", std::process::id() % 1000);
+    let marker = crate::conformance::unique_sleep();
     let count = || {
         pids_of_uid(uid)
             .into_iter()

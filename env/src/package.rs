@@ -441,6 +441,13 @@ impl Package {
         self
     }
 
+    /// Overrides `tests.timeout_seconds` (the wall-clock limit of one grading run).
+    #[must_use]
+    pub fn with_test_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.spec.tests.timeout = timeout;
+        self
+    }
+
     /// Overrides `tests.full_every`.
     #[must_use]
     pub fn with_full_every(mut self, k: u32) -> Self {

@@ -11,3 +11,4 @@ mod package;
 mod red_team;
 mod targeted;
 mod trajectory;
+mod verdict;

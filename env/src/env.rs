@@ -170,9 +170,11 @@ impl<S: Sandbox> Environment<S> {
             targeted_since_full: 0,
             done: false,
         };
-        let (graded, mut timings) = self.grade(&mut episode, None).await?;
+        let (graded, mut timings) = self.grade(&mut episode, None, None).await?;
         self.episode = Some(episode);
-        let observation = self.observation(ActionResult::ok("reset")).await?;
+        let observation = self
+            .observation(ActionResult::ok("reset"), graded.files_changed.clone())
+            .await?;
         self.episode_index += 1;
         timings.total = started.elapsed().as_secs_f64();
         if let Some(t) = &mut self.trajectory {
@@ -292,25 +294,27 @@ impl<S: Sandbox> Environment<S> {
         let mut step_reward = episode.reward;
         let check =
             submit || (action.mutates() && result.ok) || matches!(action, Action::Run { .. });
-        let changed: Option<Vec<String>> = if check {
-            match self.fingerprints().await {
+        let mut files_changed = None;
+        let changed: Option<(Vec<String>, Option<Snapshot>)> = if check {
+            match self.snapshot().await {
                 Ok(now) => {
-                    let diff = changed_paths(&episode.files, &now);
-                    (submit || !diff.is_empty()).then_some(diff)
+                    let diff = changed_paths(&episode.files, &now.hashes);
+                    files_changed = Some(now.paths());
+                    (submit || !diff.is_empty()).then_some((diff, Some(now)))
                 }
                 // Cannot tell: grade everything.
-                Err(_) => Some(Vec::new()),
+                Err(_) => Some((Vec::new(), None)),
             }
         } else {
             None
         };
-        if let Some(paths) = changed {
+        if let Some((paths, before)) = changed {
             let selection = if submit {
                 None
             } else {
                 self.selection(&episode, &paths)
             };
-            let graded = self.grade(&mut episode, selection).await;
+            let graded = self.grade(&mut episode, selection, before).await;
             let (g, timings) = match graded {
                 Ok(x) => x,
                 Err(e) => {
@@ -322,6 +326,9 @@ impl<S: Sandbox> Environment<S> {
             info.timings = timings;
             info.extra_tests = g.extra_tests;
             info.pytest_internals = g.pytest_internals;
+            if g.files_changed.is_some() {
+                files_changed = g.files_changed;
+            }
             match g.verdict {
                 Some((reason, detail)) => {
                     info.verdict = VerdictInfo::NoVerdict { reason, detail };
@@ -342,7 +349,7 @@ impl<S: Sandbox> Environment<S> {
         episode.done = terminated || truncated;
         let step_count = episode.step;
         self.episode = Some(episode);
-        let mut observation = self.observation(result).await?;
+        let mut observation = self.observation(result, files_changed).await?;
         observation.reward = step_reward;
         info.timings.total = started.elapsed().as_secs_f64();
         let step = Step {
@@ -401,7 +408,7 @@ impl<S: Sandbox> Environment<S> {
         episode.done = truncated;
         let reward = episode.reward;
         let observation = self
-            .observation(ActionResult::refused(code, message))
+            .observation(ActionResult::refused(code, message), None)
             .await?;
         Ok(Step {
             observation,
@@ -515,23 +522,35 @@ impl<S: Sandbox> Environment<S> {
         }
     }
 
-    /// A fingerprint (kind and content) of every changed workspace file.
-    async fn fingerprints(&self) -> Result<BTreeMap<String, u64>> {
+    /// The workspace's changed files with a fingerprint (kind and content)
+    /// of each, read once, and the pytest-internals flags from the same reads.
+    async fn snapshot(&self) -> Result<Snapshot> {
         let changes = self
             .sandbox
             .changed_files()
             .await
             .map_err(|e| Error::new("listing changed files", ErrorKind::Sandbox(e)))?;
-        let mut out = BTreeMap::new();
-        for c in changes {
+        let mut hashes = BTreeMap::new();
+        let mut pytest_internals = Vec::new();
+        for c in &changes {
             let mut h = DefaultHasher::new();
             format!("{:?}", c.kind).hash(&mut h);
             if let Ok(bytes) = self.sandbox.read_file(&c.path).await {
                 bytes.hash(&mut h);
+                if c.path.ends_with(".py")
+                    && !self.package.is_protected(&c.path)
+                    && imports_pytest(&bytes)
+                {
+                    pytest_internals.push(c.path.clone());
+                }
             }
-            out.insert(c.path, h.finish());
+            hashes.insert(c.path.clone(), h.finish());
         }
-        Ok(out)
+        Ok(Snapshot {
+            changes,
+            hashes,
+            pytest_internals,
+        })
     }
 
     /// The tests a targeted grading re-runs after `changed` paths changed, or
@@ -564,11 +583,21 @@ impl<S: Sandbox> Environment<S> {
         &self,
         episode: &mut Episode,
         selection: Option<Vec<usize>>,
+        before: Option<Snapshot>,
     ) -> Result<(Graded, Timings)> {
         let started = Instant::now();
         let mut timings = Timings::default();
-        let restored = grading::restore_protected(&self.package, &self.sandbox).await;
-        let internals = self.pytest_internals().await;
+        let before = match before {
+            Some(b) => Ok(b),
+            None => self.snapshot().await,
+        };
+        let (restored, internals) = match before {
+            Ok(b) => (
+                grading::restore_protected(&self.package, &self.sandbox, &b.changes).await,
+                b.pytest_internals,
+            ),
+            Err(e) => (Err(e), Vec::new()),
+        };
         timings.sandbox = started.elapsed().as_secs_f64();
         let mut kind = if selection.is_some() {
             GradingKind::Targeted
@@ -618,6 +647,7 @@ impl<S: Sandbox> Environment<S> {
         };
         let mut graded = Graded {
             kind,
+            files_changed: None,
             verdict: None,
             breakdown: None,
             extra_tests: Vec::new(),
@@ -669,35 +699,18 @@ impl<S: Sandbox> Environment<S> {
         } else {
             episode.targeted_since_full += 1;
         }
-        episode.files = self.fingerprints().await.unwrap_or_default();
+        let after = self.snapshot().await.ok();
+        graded.files_changed = after.as_ref().map(Snapshot::paths);
+        episode.files = after.map(|a| a.hashes).unwrap_or_default();
         Ok((graded, timings))
     }
 
-    /// Changed, unprotected Python files that import pytest or its internals.
-    async fn pytest_internals(&self) -> Vec<String> {
-        let Ok(changes) = self.sandbox.changed_files().await else {
-            return Vec::new();
-        };
-        let mut flagged = Vec::new();
-        for c in changes {
-            if !c.path.ends_with(".py") || self.package.is_protected(&c.path) {
-                continue;
-            }
-            if let Ok(bytes) = self.sandbox.read_file(&c.path).await {
-                let text = String::from_utf8_lossy(&bytes);
-                if ["_pytest", "import pytest", "from pytest", "pluggy"]
-                    .iter()
-                    .any(|needle| text.contains(needle))
-                {
-                    flagged.push(c.path);
-                }
-            }
-        }
-        flagged
-    }
-
     /// The observation of the current state.
-    async fn observation(&self, action_result: ActionResult) -> Result<Observation> {
+    async fn observation(
+        &self,
+        action_result: ActionResult,
+        files_changed: Option<Vec<String>>,
+    ) -> Result<Observation> {
         let episode = self.episode.as_ref().expect("observation needs an episode");
         let spec = self.package.spec();
         let universe = self.package.universe();
@@ -745,14 +758,17 @@ impl<S: Sandbox> Environment<S> {
                 bugs_remaining.push(id.to_string());
             }
         }
-        let files_changed = self
-            .sandbox
-            .changed_files()
-            .await
-            .map_err(|e| Error::new("listing changed files", ErrorKind::Sandbox(e)))?
-            .into_iter()
-            .map(|c| c.path)
-            .collect();
+        let files_changed = match files_changed {
+            Some(f) => f,
+            None => self
+                .sandbox
+                .changed_files()
+                .await
+                .map_err(|e| Error::new("listing changed files", ErrorKind::Sandbox(e)))?
+                .into_iter()
+                .map(|c| c.path)
+                .collect(),
+        };
         Ok(Observation {
             test_results: TestResults {
                 total,
@@ -794,10 +810,37 @@ impl<S: Sandbox> Environment<S> {
 #[derive(Debug, Clone)]
 pub(crate) struct Graded {
     pub(crate) kind: GradingKind,
+    /// The workspace's changed files after the grading.
+    pub(crate) files_changed: Option<Vec<String>>,
     pub(crate) verdict: Option<(NoVerdictReason, String)>,
     pub(crate) breakdown: Option<RewardBreakdown>,
     pub(crate) extra_tests: Vec<String>,
     pub(crate) pytest_internals: Vec<String>,
+}
+
+/// The workspace's changed files at one moment.
+#[derive(Debug)]
+struct Snapshot {
+    changes: Vec<debugenv_sandbox::Change>,
+    /// Path -> fingerprint of kind and content.
+    hashes: BTreeMap<String, u64>,
+    /// Changed, unprotected Python files that import pytest or its internals.
+    pytest_internals: Vec<String>,
+}
+
+impl Snapshot {
+    fn paths(&self) -> Vec<String> {
+        self.changes.iter().map(|c| c.path.clone()).collect()
+    }
+}
+
+/// Whether Python source imports pytest, its internals or its plugin system
+/// (suspicious in application code).
+fn imports_pytest(source: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(source);
+    ["_pytest", "import pytest", "from pytest", "pluggy"]
+        .iter()
+        .any(|needle| text.contains(needle))
 }
 
 /// Paths whose fingerprint differs between two gradings (changed, added or reverted).

@@ -126,11 +126,11 @@ fn sandbox_err(context: &str, e: debugenv_sandbox::Error) -> Error {
 /// processes, then brings every protected path back to the shipped state
 /// (files the agent changed or deleted are rewritten with their mode, files
 /// it added are removed). Returns how many paths were restored.
-pub(crate) async fn restore_protected<S: Sandbox>(package: &Package, sandbox: &S) -> Result<usize> {
-    let changes = sandbox
-        .changed_files()
-        .await
-        .map_err(|e| sandbox_err("listing changed files", e))?;
+pub(crate) async fn restore_protected<S: Sandbox>(
+    package: &Package,
+    sandbox: &S,
+    changes: &[debugenv_sandbox::Change],
+) -> Result<usize> {
     let protected: Vec<_> = changes
         .iter()
         .filter(|c| package.is_protected(&c.path))
@@ -140,11 +140,12 @@ pub(crate) async fn restore_protected<S: Sandbox>(package: &Package, sandbox: &S
     // runs): SIGKILL every process of the sandbox's user, where that user is
     // not the harness's own nor root. Then remove every changed protected
     // path: added files, and whatever the agent put where a shipped file was.
-    let mut line = sweep_line();
-    if !protected.is_empty() {
-        let paths: Vec<String> = protected.iter().map(|c| quote(&c.path)).collect();
-        line.push_str(&format!(" && rm -rf -- {}", paths.join(" ")));
+    if protected.is_empty() {
+        // The run itself starts with the sweep (see `run`).
+        return Ok(0);
     }
+    let paths: Vec<String> = protected.iter().map(|c| quote(&c.path)).collect();
+    let line = format!("{} && rm -rf -- {}", sweep_line(), paths.join(" "));
     let out = sandbox
         .exec(&Command::shell(line).timeout(Duration::from_secs(60)))
         .await
@@ -308,7 +309,9 @@ pub(crate) async fn run<S: Sandbox>(
     let pass_id = format!("{canary_path}::{must_pass}");
 
     let junit = format!("{}.xml", random_name(rng, "debugenv-"));
-    let mut line = pytest_line(package, Some(&junit));
+    // The sweep again, in the same shell that then runs pytest: no process
+    // of the agent is alive while the tests run.
+    let mut line = format!("{}; {}", sweep_line(), pytest_line(package, Some(&junit)));
     match selection {
         None => {
             for c in &spec.tests.categories {

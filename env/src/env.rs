@@ -725,7 +725,7 @@ impl<S: Sandbox> Environment<S> {
             })
             .collect();
         let mut passed_tests = Vec::new();
-        let mut failed_tests = Vec::new();
+        let mut failures = Vec::new();
         for (i, t) in universe.tests().iter().enumerate() {
             let c = &mut by_category[self.package.category_of(i)];
             c.total += 1;
@@ -733,7 +733,7 @@ impl<S: Sandbox> Environment<S> {
                 c.passed += 1;
                 passed_tests.push(t.id.as_str().to_owned());
             } else {
-                failed_tests.push(FailedTest {
+                failures.push(FailedTest {
                     id: t.id.as_str().to_owned(),
                     message: episode.messages[i].clone(),
                 });
@@ -780,7 +780,8 @@ impl<S: Sandbox> Environment<S> {
                     passed as f64 / total as f64
                 },
                 passed_tests,
-                failed_tests,
+                failed_tests: failures.iter().map(|f| f.id.clone()).collect(),
+                failures,
                 by_category,
             },
             reward: episode.reward,

@@ -36,8 +36,10 @@ pub struct TestResults {
     pub pass_rate: f64,
     /// Node ids of the passing tests.
     pub passed_tests: Vec<String>,
-    /// Node ids of the tests not passing, with short messages.
-    pub failed_tests: Vec<FailedTest>,
+    /// Node ids of the tests not passing (the original API's shape).
+    pub failed_tests: Vec<String>,
+    /// The same tests with a short message each (why it failed or did not run).
+    pub failures: Vec<FailedTest>,
     /// Per category, in the package's order.
     pub by_category: Vec<CategoryResult>,
 }

@@ -350,3 +350,51 @@ fn reset_restores_services_home_and_temp_dir() {
         env.close().await.expect("close");
     });
 }
+
+#[test]
+fn json_forms_keep_the_original_api_shape() {
+    block_on(async {
+        let mut env = tiny_env().await;
+        let obs = env.reset(ResetOptions::seeded(61)).await.expect("reset");
+        let json = serde_json::to_value(&obs).expect("serializes");
+        for key in [
+            "test_results",
+            "reward",
+            "step_count",
+            "action_result",
+            "bugs_remaining",
+        ] {
+            assert!(json.get(key).is_some(), "observation lacks `{key}`: {json}");
+        }
+        let results = &json["test_results"];
+        for key in [
+            "total",
+            "passed",
+            "failed",
+            "pass_rate",
+            "passed_tests",
+            "failed_tests",
+        ] {
+            assert!(results.get(key).is_some(), "test_results lacks `{key}`");
+        }
+        assert!(
+            results["failed_tests"][0].is_string(),
+            "failed_tests are node ids"
+        );
+        assert_eq!(results["total"], 12);
+        // Actions in the original form.
+        for text in [
+            r#"{"type": "read", "file": "calc/stats.py"}"#,
+            r#"{"type": "edit", "file": "calc/notes.py", "content": "x = 1\n"}"#,
+            r#"{"type": "run_command", "command": "true"}"#,
+        ] {
+            let step = env.step_json(text).await.expect("step");
+            assert!(
+                step.observation.action_result.ok,
+                "{text}: {:?}",
+                step.observation.action_result
+            );
+        }
+        env.close().await.expect("close");
+    });
+}

@@ -142,7 +142,8 @@ fn a_project_that_cannot_start_scores_nothing_but_has_a_verdict() {
             "a verdict: nothing passes"
         );
         assert_eq!(step.observation.test_results.passed, 0);
-        let failed = &step.observation.test_results.failed_tests[0];
+        let failed = &step.observation.test_results.failures[0];
+        assert_eq!(step.observation.test_results.failed_tests[0], failed.id);
         assert!(
             failed.message.contains("pytest exited with 4"),
             "{failed:?}"

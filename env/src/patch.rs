@@ -112,6 +112,18 @@ mod tests {
         assert_eq!(apply(&t[0], Some("x = 1\n")).expect("deletes"), None);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn parse_and_apply_never_panic(text in "(--- a/x\\.py\n\\+\\+\\+ b/x\\.py\n)?(@@ -[0-9],[0-9] \\+[0-9],[0-9] @@\n)?([ +-][a-z ]{0,8}\n){0,6}", base in "([a-z ]{0,8}\n){0,6}") {
+            if let Ok(targets) = parse(&text) {
+                for t in &targets {
+                    let _ = apply(t, Some(&base));
+                    let _ = apply(t, None);
+                }
+            }
+        }
+    }
+
     #[test]
     fn garbage_is_an_error() {
         assert!(parse("hello\n").is_err());

@@ -8,6 +8,7 @@
 mod common;
 mod episode;
 mod package;
+mod parsers;
 mod red_team;
 mod targeted;
 mod trajectory;

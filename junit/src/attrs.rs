@@ -53,7 +53,7 @@ impl fmt::Display for AttrError {
 /// the call and setup of `memchr`'s vector search cost more than the search:
 /// up to 64 bytes are searched eight at a time in a `u64` (the classic
 /// "has zero byte" test on `word ^ needle`), longer ones with `memchr`.
-fn find_byte(needle: u8, haystack: &[u8]) -> Option<usize> {
+pub(crate) fn find_byte(needle: u8, haystack: &[u8]) -> Option<usize> {
     const LOW: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let pattern = LOW * u64::from(needle);

@@ -75,6 +75,16 @@ pub struct JunitReader<R> {
     lend: bool,
     /// A case was finished by the last event (in `lend` mode).
     case_ready: bool,
+    /// Bytes consumed by [`fast_case`](Self::fast_case) behind quick-xml's
+    /// back (added to its positions).
+    skipped: u64,
+    /// The last event was markup (a tag, comment, reference...), so
+    /// quick-xml consumed exactly up to its end and will read text next: the
+    /// underlying reader is at the next byte and may be read directly.
+    after_markup: bool,
+    /// The `tests` count declared by the last suite started, until the fast
+    /// path uses it to reserve room for the collected cases.
+    tests_hint: Option<u64>,
 }
 
 /// What reading attributes needs from the reader.
@@ -196,6 +206,9 @@ impl<R: BufRead> JunitReader<R> {
             collected: None,
             lend: false,
             case_ready: false,
+            skipped: 0,
+            after_markup: false,
+            tests_hint: None,
         }
     }
 
@@ -317,13 +330,16 @@ impl<R: BufRead> JunitReader<R> {
     /// Read and handle one event; `false` at the end of a complete document.
     fn step(&mut self, buf: &mut Vec<u8>) -> Result<bool, Error> {
         self.xml.get_mut().reset();
-        let offset = self.xml.buffer_position();
+        let offset = self.xml.buffer_position() + self.skipped;
         let (line, column) = self.xml.get_ref().line_col(offset);
         self.ctx.position = Position {
             offset,
             line,
             column,
         };
+        if self.after_markup && self.fast_case() {
+            return Ok(true);
+        }
         let event = match self.xml.read_event_into(buf) {
             Ok(ev) => ev,
             Err(e) => {
@@ -347,6 +363,7 @@ impl<R: BufRead> JunitReader<R> {
                 return Err(self.err(kind));
             }
         };
+        self.after_markup = !matches!(event, Event::Text(_));
         match event {
             Event::Start(e) => self.start(&e, false)?,
             Event::Empty(e) => self.start(&e, true)?,
@@ -476,26 +493,7 @@ impl<R: BufRead> JunitReader<R> {
                 }
                 self.pending.push_back(Item::Suite(suite));
             }
-            Frame::Case if self.lend => {
-                self.case.settle();
-                if let Some(Frame::Suite(s)) = self.stack.last_mut() {
-                    s.suite.actual.add_case(&self.case);
-                }
-                self.case_seq += 1;
-                self.case_ready = true;
-            }
-            Frame::Case => {
-                let mut case = std::mem::replace(&mut self.case, TestCase::new(String::new()));
-                case.settle();
-                if let Some(Frame::Suite(s)) = self.stack.last_mut() {
-                    s.suite.actual.add_case(&case);
-                }
-                self.case_seq += 1;
-                match &mut self.collected {
-                    Some(cases) => cases.push(case),
-                    None => self.pending.push_back(Item::Case(case)),
-                }
-            }
+            Frame::Case => self.finish_case(),
             Frame::Properties | Frame::Unknown => {}
             Frame::Property { name, value, text } => {
                 let property = Property {
@@ -598,6 +596,69 @@ impl<R: BufRead> JunitReader<R> {
             }
         }
         Ok(())
+    }
+
+    /// The open case is complete: settle it, count it in its suite and
+    /// deliver it (lend it, collect it or queue it).
+    fn finish_case(&mut self) {
+        self.case.settle();
+        if let Some(Frame::Suite(s)) = self.stack.last_mut() {
+            s.suite.actual.add_case(&self.case);
+        }
+        self.case_seq += 1;
+        if self.lend {
+            self.case_ready = true;
+            return;
+        }
+        let case = std::mem::replace(&mut self.case, TestCase::new(String::new()));
+        match &mut self.collected {
+            Some(cases) => cases.push(case),
+            None => self.pending.push_back(Item::Case(case)),
+        }
+    }
+
+    /// The fast path for the commonest element of a report, a childless
+    /// `<testcase .../>` directly in a suite: when the reader's buffer holds
+    /// the whole tag and it is plain (see [`fast_case_attrs`]), read it
+    /// straight from the buffer, skipping quick-xml's event copy and the
+    /// generic dispatch, and consume it. Anything else (or any doubt) returns
+    /// `false` with nothing consumed, and the general path reads the same
+    /// bytes, so results and errors are those of the general path.
+    fn fast_case(&mut self) -> bool {
+        let suite = match self.stack.last() {
+            Some(Frame::Suite(s)) => Some(s.suite.index),
+            Some(Frame::Testsuites) => None,
+            _ => return false,
+        };
+        if self.stack.len() >= self.ctx.options.limits.max_depth {
+            return false;
+        }
+        let Ok(data) = self.xml.get_mut().fill_buf() else {
+            // The general path reads again and reports the error.
+            return false;
+        };
+        if !data.starts_with(b"<testcase") {
+            return false;
+        }
+        if let (Some(tests), Some(cases)) = (self.tests_hint.take(), &mut self.collected) {
+            // The suite declares its number of tests: make room for them at
+            // once instead of doubling (and copying) the vector repeatedly.
+            // Trusted only as far as the input at hand could hold them (at
+            // least 128 bytes a case, 2^18 cases at most).
+            let room = usize::try_from(tests)
+                .unwrap_or(usize::MAX)
+                .min(data.len() / 128)
+                .min(1 << 18);
+            cases.reserve(room);
+        }
+        reset_case(&mut self.case, self.ctx.position.offset, suite);
+        let Some(len) = fast_case_attrs(&self.ctx, &mut self.case, data) else {
+            return false;
+        };
+        self.xml.get_mut().consume(len);
+        self.skipped += len as u64;
+        self.finish_case();
+        true
     }
 
     fn push_text(&mut self, s: &str) {
@@ -758,6 +819,7 @@ impl<R: BufRead> JunitReader<R> {
             Ok(())
         })?;
         self.next_suite += 1;
+        self.tests_hint = suite.declared.tests;
         Ok(Frame::Suite(Box::new(SuiteState { suite })))
     }
 
@@ -770,20 +832,7 @@ impl<R: BufRead> JunitReader<R> {
         // Refill the case slot in place: after `read_case` its strings keep
         // their capacity, so streaming allocates nothing per case.
         let case = &mut self.case;
-        case.offset = self.ctx.position.offset;
-        case.suite = suite;
-        case.line = None;
-        case.time = None;
-        case.assertions = None;
-        case.outcome = Outcome::Passed;
-        case.expectation = None;
-        case.failures.clear();
-        case.errors.clear();
-        case.skipped = None;
-        case.reruns.clear();
-        case.properties.clear();
-        case.system_out = None;
-        case.system_err = None;
+        reset_case(case, self.ctx.position.offset, suite);
         let mut seen = 0u8;
         const NAME: u8 = 1;
         const CLASSNAME: u8 = 2;
@@ -1090,6 +1139,156 @@ impl Ctx {
         *slot = self.number(element, attr, N)?;
         Ok(true)
     }
+}
+
+/// Empty the case slot for a new `<testcase>` (keeping the allocations of
+/// its strings, which the attributes overwrite).
+fn reset_case(case: &mut TestCase, offset: u64, suite: Option<usize>) {
+    case.offset = offset;
+    case.suite = suite;
+    case.line = None;
+    case.time = None;
+    case.assertions = None;
+    case.outcome = Outcome::Passed;
+    case.expectation = None;
+    case.failures.clear();
+    case.errors.clear();
+    case.skipped = None;
+    case.reruns.clear();
+    case.properties.clear();
+    case.system_out = None;
+    case.system_err = None;
+}
+
+/// Attribute names of `<testcase>`, as bits of the fast path's `seen` mask.
+const CASE_KEYS: [&[u8]; 8] = [
+    b"name",
+    b"classname",
+    b"file",
+    b"line",
+    b"time",
+    b"timestamp",
+    b"status",
+    b"assertions",
+];
+
+/// Read `<testcase ATTRS/>` at the start of `data` into `case` (already
+/// reset) and return its length, or `None` unless the tag is complete in
+/// `data` and plain: every name made of ASCII letters, digits, `_`, `-` and
+/// `.` (no prefix), every value quoted, valid UTF-8, with `name`, no
+/// duplicate, no more than 8 unknown names nor than `max_attributes`, and
+/// every value read without error or general parsing (numbers and times
+/// as [`attrs::fast_u64`] and [`attrs::fast_seconds`] read them, entities
+/// known). On such a tag the general path (quick-xml's `Empty` event, then
+/// [`attrs::tokenize`] and `JunitReader::case`) finds the same tokens and
+/// fills the case identically; for anything else it runs instead.
+fn fast_case_attrs(ctx: &Ctx, case: &mut TestCase, data: &[u8]) -> Option<usize> {
+    const OPEN: &[u8] = b"<testcase";
+    if !data.starts_with(OPEN) {
+        return None;
+    }
+    let n = data.len();
+    let mut i = OPEN.len();
+    if !matches!(data.get(i), Some(b' ' | b'\t' | b'\r' | b'\n' | b'/')) {
+        return None;
+    }
+    let mut seen = 0u16;
+    let mut unknown: [&[u8]; 8] = [&[]; 8];
+    let mut unknowns = 0;
+    let mut count = 0;
+    // Known values as (key index, value range), applied once the tag is
+    // known to be complete and UTF-8.
+    let mut values: [(usize, usize, usize); 8] = [(0, 0, 0); 8];
+    let mut known = 0;
+    let end = loop {
+        while i < n && matches!(data[i], b' ' | b'\t' | b'\r' | b'\n') {
+            i += 1;
+        }
+        match data.get(i)? {
+            b'/' => {
+                if data.get(i + 1) == Some(&b'>') {
+                    break i + 2;
+                }
+                return None;
+            }
+            b'>' => return None,
+            _ => {}
+        }
+        let key_start = i;
+        while i < n && (data[i].is_ascii_alphanumeric() || matches!(data[i], b'_' | b'-' | b'.')) {
+            i += 1;
+        }
+        if i == key_start || data.get(i) != Some(&b'=') {
+            return None;
+        }
+        let key = &data[key_start..i];
+        let quote = *data.get(i + 1)?;
+        if quote != b'"' && quote != b'\'' {
+            return None;
+        }
+        let value_start = i + 2;
+        let len = attrs::find_byte(quote, data.get(value_start..)?)?;
+        i = value_start + len + 1;
+        count += 1;
+        if count > ctx.options.limits.max_attributes {
+            return None;
+        }
+        match CASE_KEYS.iter().position(|k| *k == key) {
+            Some(k) => {
+                if seen & (1 << k) != 0 {
+                    return None;
+                }
+                seen |= 1 << k;
+                values[known] = (k, value_start, value_start + len);
+                known += 1;
+            }
+            None => {
+                if unknowns == unknown.len() || unknown[..unknowns].contains(&key) {
+                    return None;
+                }
+                unknown[unknowns] = key;
+                unknowns += 1;
+            }
+        }
+    };
+    if seen & 1 == 0 {
+        return None;
+    }
+    let tag = std::str::from_utf8(&data[..end]).ok()?;
+    let escaped = memchr::memchr(b'&', tag.as_bytes()).is_some();
+    let text = |a: usize, b: usize| -> Option<Cow<'_, str>> {
+        let raw = &tag[a..b];
+        if escaped {
+            attrs::unescape(raw).ok()
+        } else {
+            Some(Cow::Borrowed(raw))
+        }
+    };
+    let mut have = [false; 8];
+    for &(k, a, b) in &values[..known] {
+        have[k] = true;
+        match k {
+            0 => set(&mut case.name, &text(a, b)?),
+            1 => set_opt(&mut case.classname, &text(a, b)?),
+            2 => set_opt(&mut case.file, &text(a, b)?),
+            3 => case.line = Some(attrs::fast_u64(&tag[a..b])?),
+            4 => case.time = Some(attrs::fast_seconds(&tag[a..b])?),
+            5 => set_opt(&mut case.timestamp, &text(a, b)?),
+            6 => set_opt(&mut case.status, &text(a, b)?),
+            _ => case.assertions = Some(attrs::fast_u64(&tag[a..b])?),
+        }
+    }
+    for (k, slot) in [
+        (1, &mut case.classname),
+        (2, &mut case.file),
+        (5, &mut case.timestamp),
+        (6, &mut case.status),
+    ] {
+        if !have[k] {
+            *slot = None;
+        }
+    }
+    Some(end)
 }
 
 /// Overwrite `slot` with `v`, reusing its allocation.

@@ -2,6 +2,7 @@
 
 mod arbitrary;
 mod errors;
+mod fastpath;
 mod fixtures;
 mod hostile;
 mod junit2json;

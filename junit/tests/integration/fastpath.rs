@@ -1,0 +1,147 @@
+//! The fast path for `<testcase .../>` (taken when the reader's buffer holds
+//! the whole tag) gives exactly what the general path gives: the same
+//! report, the same streamed cases, the same errors at the same positions.
+//! A `BufReader` of one byte never holds a whole tag, so it forces the
+//! general path on the same document.
+
+use std::io::BufReader;
+
+use debugenv_junit::{Mode, Parser, TestCase};
+use proptest::prelude::*;
+
+/// Attribute spellings a `<testcase>` may carry: plain, escaped, quoted
+/// both ways, prefixed, unknown, repeated, unparsable, not UTF-8, broken.
+const ATTRS: &[&[u8]] = &[
+    b" name=\"a\"",
+    b" name=\"t[x&amp;y-&#10;]\"",
+    b" name='single'",
+    b"\n\tname=\"nl\"",
+    b" name=\"&bogus;\"",
+    b" name=\"a & b\"",
+    b" name=\"<&lt;>\"",
+    b" name=\"na\xc3\xafve\"",
+    b" name=\"bad\xff\"",
+    b" classname=\"tests.test_x.TestY\"",
+    b" classname=\"\"",
+    b" file=\"tests/test_x.py\"",
+    b" line=\"12\"",
+    b" line=\" 7\"",
+    b" line=\"x\"",
+    b" line=\"&#49;\"",
+    b" time=\"0.125\"",
+    b" time=\"1,5\"",
+    b" time=\"1e3\"",
+    b" time=\"\"",
+    b" time=\"-1\"",
+    b" timestamp=\"2026-01-01T00:00:00\"",
+    b" status=\"notrun\"",
+    b" assertions=\"3\"",
+    b" foo=\"bar\"",
+    b" x-y.z_1='1'",
+    b" a:name=\"prefixed\"",
+    b" xsi:type=\"t\"",
+    b" bad",
+    b" =\"v\"",
+    b" k=v",
+    b" k=\"open",
+    b" k = \"spaced\"",
+    b"k2=\"glued\"",
+    b" /",
+];
+
+/// How a `<testcase` tag ends.
+const ENDS: &[&[u8]] = &[
+    b"/>",
+    b" />",
+    b"\n/>",
+    b"/ >",
+    b">",
+    b"></testcase>",
+    b"><skipped/></testcase>",
+];
+
+fn document(cases: &[(Vec<usize>, usize)], gap: &[u8]) -> Vec<u8> {
+    let mut doc = b"<testsuites><testsuite name=\"s\" tests=\"3\">".to_vec();
+    for (attrs, end) in cases {
+        doc.extend_from_slice(gap);
+        doc.extend_from_slice(b"<testcase");
+        for &a in attrs {
+            doc.extend_from_slice(ATTRS[a]);
+        }
+        doc.extend_from_slice(ENDS[*end]);
+    }
+    doc.extend_from_slice(b"</testsuite></testsuites>");
+    doc
+}
+
+/// Every case streamed by `read_case`, then the error if any.
+fn stream(parser: &Parser, input: impl std::io::BufRead) -> (Vec<TestCase>, Option<String>) {
+    let mut reader = parser.reader(input);
+    let mut cases = Vec::new();
+    loop {
+        match reader.read_case() {
+            Ok(Some(case)) => cases.push(case.clone()),
+            Ok(None) => return (cases, None),
+            Err(e) => return (cases, Some(e.to_string())),
+        }
+    }
+}
+
+fn check(doc: &[u8]) -> Result<(), TestCaseError> {
+    for mode in [Mode::Strict, Mode::Tolerant] {
+        let parser = Parser::builder().mode(mode).build().expect("valid");
+        let fast = parser.parse_partial(doc);
+        let slow = parser.parse_partial(BufReader::with_capacity(1, doc));
+        prop_assert_eq!(&fast.report, &slow.report, "{:?}", mode);
+        prop_assert_eq!(
+            fast.error.map(|e| e.to_string()),
+            slow.error.map(|e| e.to_string()),
+            "{:?}",
+            mode
+        );
+        prop_assert_eq!(
+            stream(&parser, doc),
+            stream(&parser, BufReader::with_capacity(1, doc)),
+            "{:?}",
+            mode
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn plain_cases_take_the_fast_path_and_read_the_same() {
+    let doc = document(
+        &[(vec![9, 0, 11, 12, 16], 1), (vec![1, 21, 22, 23, 24], 0)],
+        b"",
+    );
+    check(&doc).expect("same results");
+    let report = Parser::new().parse(&doc[..]).expect("valid");
+    let case = &report.cases[1];
+    assert_eq!(case.name, "t[x&y-\n]");
+    assert_eq!(case.timestamp.as_deref(), Some("2026-01-01T00:00:00"));
+    assert_eq!(case.status.as_deref(), Some("notrun"));
+    assert_eq!(case.assertions, Some(3));
+    assert_eq!(case.outcome, debugenv_junit::Outcome::Skipped);
+    let starts: Vec<u64> = (0..doc.len())
+        .filter(|&i| doc[i..].starts_with(b"<testcase"))
+        .map(|i| i as u64)
+        .collect();
+    let offsets: Vec<u64> = report.cases.iter().map(|c| c.offset).collect();
+    assert_eq!(offsets, starts);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1500, ..ProptestConfig::default() })]
+
+    #[test]
+    fn fast_and_general_paths_agree(
+        cases in proptest::collection::vec(
+            (proptest::collection::vec(0..ATTRS.len(), 0..7), 0..ENDS.len()),
+            1..6,
+        ),
+        gap in prop_oneof![Just(&b""[..]), Just(&b"\n  "[..]), Just(&b"<!-- c -->"[..])],
+    ) {
+        check(&document(&cases, gap))?;
+    }
+}

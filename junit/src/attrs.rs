@@ -53,6 +53,7 @@ impl fmt::Display for AttrError {
 /// the call and setup of `memchr`'s vector search cost more than the search:
 /// up to 64 bytes are searched eight at a time in a `u64` (the classic
 /// "has zero byte" test on `word ^ needle`), longer ones with `memchr`.
+#[inline]
 pub(crate) fn find_byte(needle: u8, haystack: &[u8]) -> Option<usize> {
     const LOW: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
@@ -177,7 +178,11 @@ pub(crate) fn local_name(key: &[u8]) -> &[u8] {
 /// lines), parsed without the generality of `str::parse`; `None` for
 /// anything else, which then takes the general path.
 pub(crate) fn fast_u64(s: &str) -> Option<u64> {
-    let b = s.as_bytes();
+    fast_u64_bytes(s.as_bytes())
+}
+
+/// [`fast_u64`] of raw bytes (only ASCII digits are accepted).
+pub(crate) fn fast_u64_bytes(b: &[u8]) -> Option<u64> {
     if b.is_empty() || b.len() > 19 {
         return None;
     }
@@ -198,10 +203,14 @@ pub(crate) fn fast_u64(s: &str) -> Option<u64> {
 /// classic fast path). `None` for anything else, which then takes the
 /// general path.
 pub(crate) fn fast_seconds(s: &str) -> Option<f64> {
+    fast_seconds_bytes(s.as_bytes())
+}
+
+/// [`fast_seconds`] of raw bytes (only ASCII digits and `.` are accepted).
+pub(crate) fn fast_seconds_bytes(b: &[u8]) -> Option<f64> {
     const POW10: [f64; 16] = [
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
     ];
-    let b = s.as_bytes();
     if b.is_empty() || b.len() > 16 {
         return None;
     }

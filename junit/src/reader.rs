@@ -337,7 +337,7 @@ impl<R: BufRead> JunitReader<R> {
             line,
             column,
         };
-        if self.after_markup && self.fast_case() {
+        if self.after_markup && (self.fast_case() || self.fast_text()) {
             return Ok(true);
         }
         let event = match self.xml.read_event_into(buf) {
@@ -658,6 +658,81 @@ impl<R: BufRead> JunitReader<R> {
         self.xml.get_mut().consume(len);
         self.skipped += len as u64;
         self.finish_case();
+        true
+    }
+
+    /// The fast path for text inside an element (a failure's traceback, an
+    /// output): straight from the reader's buffer, the runs of text and the
+    /// known entity and character references between them, up to the next
+    /// `<`, instead of one quick-xml event (and copy) per run and per
+    /// reference. Stops, leaving the rest to the general path, before
+    /// anything it does not read exactly like it: a reference that is
+    /// unknown, unterminated or not in the buffer, invalid UTF-8, text not
+    /// ended within the buffer. The runs are cut where quick-xml cuts them
+    /// (at every `&`), so the text and its line-end normalisation are the
+    /// general path's. `false` when nothing was read.
+    fn fast_text(&mut self) -> bool {
+        if self.stack.is_empty() {
+            return false;
+        }
+        let collecting = self.collecting();
+        let max = self.ctx.options.limits.max_text_bytes;
+        let Ok(data) = self.xml.get_mut().fill_buf() else {
+            return false;
+        };
+        if data.first().is_none_or(|&b| b == b'<') {
+            return false;
+        }
+        // Where the text frame is (the stack's top, unchanged here).
+        let text = match self.stack.last_mut() {
+            Some(frame) if collecting => frame.text_mut(),
+            _ => None,
+        };
+        let mut text = text;
+        let mut done = 0;
+        let mut i = 0;
+        while let Some(p) = memchr::memchr2(b'<', b'&', &data[i..]) {
+            let Ok(run) = std::str::from_utf8(&data[i..i + p]) else {
+                break;
+            };
+            if let Some(text) = text.as_deref_mut() {
+                if run.contains('\r') {
+                    append_capped(text, &run.replace("\r\n", "\n").replace('\r', "\n"), max);
+                } else {
+                    append_capped(text, run, max);
+                }
+            }
+            i += p;
+            done = i;
+            if data[i] == b'<' {
+                break;
+            }
+            // A reference: `&name;` with neither `&` nor `<` before the `;`.
+            let Some(q) = memchr::memchr3(b';', b'&', b'<', &data[i + 1..]) else {
+                break;
+            };
+            let end = i + 1 + q;
+            if data[end] != b';' {
+                break;
+            }
+            let Some(c) = std::str::from_utf8(&data[i + 1..end])
+                .ok()
+                .and_then(resolve_entity)
+            else {
+                break;
+            };
+            if let Some(text) = text.as_deref_mut() {
+                let mut tmp = [0u8; 4];
+                append_capped(text, c.encode_utf8(&mut tmp), max);
+            }
+            i = end + 1;
+            done = i;
+        }
+        if done == 0 {
+            return false;
+        }
+        self.xml.get_mut().consume(done);
+        self.skipped += done as u64;
         true
     }
 
@@ -1160,30 +1235,50 @@ fn reset_case(case: &mut TestCase, offset: u64, suite: Option<usize>) {
     case.system_err = None;
 }
 
-/// Attribute names of `<testcase>`, as bits of the fast path's `seen` mask.
-const CASE_KEYS: [&[u8]; 8] = [
-    b"name",
-    b"classname",
-    b"file",
-    b"line",
-    b"time",
-    b"timestamp",
-    b"status",
-    b"assertions",
-];
+/// Bytes allowed in an attribute name on the fast path.
+const NAME_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'.';
+        b += 1;
+    }
+    t
+};
+
+/// An attribute value as text, unescaped if it contains a reference;
+/// `None` if it cannot be unescaped.
+fn fast_value(text: &str) -> Option<Cow<'_, str>> {
+    if attrs::find_byte(b'&', text.as_bytes()).is_some() {
+        attrs::unescape(text).ok()
+    } else {
+        Some(Cow::Borrowed(text))
+    }
+}
 
 /// Read `<testcase ATTRS/>` at the start of `data` into `case` (already
 /// reset) and return its length, or `None` unless the tag is complete in
 /// `data` and plain: every name made of ASCII letters, digits, `_`, `-` and
-/// `.` (no prefix), every value quoted, valid UTF-8, with `name`, no
+/// `.` (no prefix), every value quoted, the tag UTF-8, with `name`, no
 /// duplicate, no more than 8 unknown names nor than `max_attributes`, and
-/// every value read without error or general parsing (numbers and times
-/// as [`attrs::fast_u64`] and [`attrs::fast_seconds`] read them, entities
+/// every value it uses read without error or general parsing (numbers and times as
+/// [`attrs::fast_u64`] and [`attrs::fast_seconds`] read them; references
 /// known). On such a tag the general path (quick-xml's `Empty` event, then
 /// [`attrs::tokenize`] and `JunitReader::case`) finds the same tokens and
-/// fills the case identically; for anything else it runs instead.
+/// fills the case identically; for anything else it runs instead, after
+/// `None` left `case` partly filled (`JunitReader::case` resets or
+/// overwrites every field set here).
 fn fast_case_attrs(ctx: &Ctx, case: &mut TestCase, data: &[u8]) -> Option<usize> {
     const OPEN: &[u8] = b"<testcase";
+    const NAME: u16 = 1;
+    const CLASSNAME: u16 = 2;
+    const FILE: u16 = 4;
+    const LINE: u16 = 8;
+    const TIME: u16 = 16;
+    const TIMESTAMP: u16 = 32;
+    const STATUS: u16 = 64;
+    const ASSERTIONS: u16 = 128;
     if !data.starts_with(OPEN) {
         return None;
     }
@@ -1196,10 +1291,10 @@ fn fast_case_attrs(ctx: &Ctx, case: &mut TestCase, data: &[u8]) -> Option<usize>
     let mut unknown: [&[u8]; 8] = [&[]; 8];
     let mut unknowns = 0;
     let mut count = 0;
-    // Known values as (key index, value range), applied once the tag is
-    // known to be complete and UTF-8.
-    let mut values: [(usize, usize, usize); 8] = [(0, 0, 0); 8];
-    let mut known = 0;
+    // Values used, as (bit, start, end), applied once the tag is known to
+    // be UTF-8 (one check for the whole tag is cheaper than one per value).
+    let mut used = [(0u16, 0usize, 0usize); 8];
+    let mut uses = 0;
     let end = loop {
         while i < n && matches!(data[i], b' ' | b'\t' | b'\r' | b'\n') {
             i += 1;
@@ -1215,7 +1310,7 @@ fn fast_case_attrs(ctx: &Ctx, case: &mut TestCase, data: &[u8]) -> Option<usize>
             _ => {}
         }
         let key_start = i;
-        while i < n && (data[i].is_ascii_alphanumeric() || matches!(data[i], b'_' | b'-' | b'.')) {
+        while i < n && NAME_BYTE[usize::from(data[i])] {
             i += 1;
         }
         if i == key_start || data.get(i) != Some(&b'=') {
@@ -1233,58 +1328,55 @@ fn fast_case_attrs(ctx: &Ctx, case: &mut TestCase, data: &[u8]) -> Option<usize>
         if count > ctx.options.limits.max_attributes {
             return None;
         }
-        match CASE_KEYS.iter().position(|k| *k == key) {
-            Some(k) => {
-                if seen & (1 << k) != 0 {
-                    return None;
-                }
-                seen |= 1 << k;
-                values[known] = (k, value_start, value_start + len);
-                known += 1;
-            }
-            None => {
+        let bit = match key {
+            b"name" => NAME,
+            b"classname" => CLASSNAME,
+            b"file" => FILE,
+            b"line" => LINE,
+            b"time" => TIME,
+            b"timestamp" => TIMESTAMP,
+            b"status" => STATUS,
+            b"assertions" => ASSERTIONS,
+            _ => {
                 if unknowns == unknown.len() || unknown[..unknowns].contains(&key) {
                     return None;
                 }
                 unknown[unknowns] = key;
                 unknowns += 1;
+                continue;
             }
+        };
+        if seen & bit != 0 {
+            return None;
         }
+        seen |= bit;
+        used[uses] = (bit, value_start, value_start + len);
+        uses += 1;
     };
-    if seen & 1 == 0 {
+    if seen & NAME == 0 {
         return None;
     }
     let tag = std::str::from_utf8(&data[..end]).ok()?;
-    let escaped = memchr::memchr(b'&', tag.as_bytes()).is_some();
-    let text = |a: usize, b: usize| -> Option<Cow<'_, str>> {
-        let raw = &tag[a..b];
-        if escaped {
-            attrs::unescape(raw).ok()
-        } else {
-            Some(Cow::Borrowed(raw))
-        }
-    };
-    let mut have = [false; 8];
-    for &(k, a, b) in &values[..known] {
-        have[k] = true;
-        match k {
-            0 => set(&mut case.name, &text(a, b)?),
-            1 => set_opt(&mut case.classname, &text(a, b)?),
-            2 => set_opt(&mut case.file, &text(a, b)?),
-            3 => case.line = Some(attrs::fast_u64(&tag[a..b])?),
-            4 => case.time = Some(attrs::fast_seconds(&tag[a..b])?),
-            5 => set_opt(&mut case.timestamp, &text(a, b)?),
-            6 => set_opt(&mut case.status, &text(a, b)?),
-            _ => case.assertions = Some(attrs::fast_u64(&tag[a..b])?),
+    for &(bit, a, b) in &used[..uses] {
+        let text = &tag[a..b];
+        match bit {
+            NAME => set(&mut case.name, &fast_value(text)?),
+            CLASSNAME => set_opt(&mut case.classname, &fast_value(text)?),
+            FILE => set_opt(&mut case.file, &fast_value(text)?),
+            LINE => case.line = Some(attrs::fast_u64_bytes(text.as_bytes())?),
+            TIME => case.time = Some(attrs::fast_seconds_bytes(text.as_bytes())?),
+            TIMESTAMP => set_opt(&mut case.timestamp, &fast_value(text)?),
+            STATUS => set_opt(&mut case.status, &fast_value(text)?),
+            _ => case.assertions = Some(attrs::fast_u64_bytes(text.as_bytes())?),
         }
     }
-    for (k, slot) in [
-        (1, &mut case.classname),
-        (2, &mut case.file),
-        (5, &mut case.timestamp),
-        (6, &mut case.status),
+    for (bit, slot) in [
+        (CLASSNAME, &mut case.classname),
+        (FILE, &mut case.file),
+        (TIMESTAMP, &mut case.timestamp),
+        (STATUS, &mut case.status),
     ] {
-        if !have[k] {
+        if seen & bit == 0 {
             *slot = None;
         }
     }

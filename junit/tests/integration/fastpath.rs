@@ -1,6 +1,7 @@
-//! The fast path for `<testcase .../>` (taken when the reader's buffer holds
-//! the whole tag) gives exactly what the general path gives: the same
-//! report, the same streamed cases, the same errors at the same positions.
+//! The fast paths for `<testcase .../>` and for text with references (taken
+//! when the reader's buffer holds what they read) give exactly what the
+//! general path gives: the same report, the same streamed cases, the same
+//! errors at the same positions.
 //! A `BufReader` of one byte never holds a whole tag, so it forces the
 //! general path on the same document.
 
@@ -60,15 +61,63 @@ const ENDS: &[&[u8]] = &[
     b"><skipped/></testcase>",
 ];
 
-fn document(cases: &[(Vec<usize>, usize)], gap: &[u8]) -> Vec<u8> {
+/// Pieces of the text of a `<failure>` or an output.
+const TEXTS: &[&[u8]] = &[
+    b"plain",
+    b" ",
+    b"&lt;",
+    b"&gt;&amp;&quot;&apos;",
+    b"&#10;&#x41;",
+    b"&#0;",
+    b"&bogus;",
+    b"&",
+    b"&lt",
+    b"a & b",
+    b"\r\n",
+    b"\r",
+    b"\n",
+    b"na\xc3\xafve",
+    b"\xc3",
+    b"\xff",
+    b"<![CDATA[x < y]]>",
+    b"<!-- c -->",
+    b"<b>bold</b>",
+    b"]]>",
+];
+
+/// The text pieces `body` at most once each per element: the failure's
+/// and the case's output.
+fn body(doc: &mut Vec<u8>, body: &[usize]) {
+    for &t in body {
+        doc.extend_from_slice(TEXTS[t]);
+    }
+}
+
+type Case = (Vec<usize>, usize, Vec<usize>);
+
+fn document(cases: &[Case], gap: &[u8]) -> Vec<u8> {
     let mut doc = b"<testsuites><testsuite name=\"s\" tests=\"3\">".to_vec();
-    for (attrs, end) in cases {
+    for (attrs, end, text) in cases {
         doc.extend_from_slice(gap);
         doc.extend_from_slice(b"<testcase");
         for &a in attrs {
             doc.extend_from_slice(ATTRS[a]);
         }
-        doc.extend_from_slice(ENDS[*end]);
+        if *end < ENDS.len() {
+            doc.extend_from_slice(ENDS[*end]);
+        } else {
+            doc.extend_from_slice(b"><failure message=\"m\">");
+            body(&mut doc, text);
+            doc.extend_from_slice(b"</failure>");
+            doc.extend_from_slice(gap);
+            doc.extend_from_slice(b"<system-out>");
+            body(&mut doc, text);
+            doc.extend_from_slice(b"</system-out><properties><property name=\"p\">");
+            body(&mut doc, text);
+            doc.extend_from_slice(b"</property></properties>");
+            body(&mut doc, text);
+            doc.extend_from_slice(b"</testcase>");
+        }
     }
     doc.extend_from_slice(b"</testsuite></testsuites>");
     doc
@@ -112,7 +161,11 @@ fn check(doc: &[u8]) -> Result<(), TestCaseError> {
 #[test]
 fn plain_cases_take_the_fast_path_and_read_the_same() {
     let doc = document(
-        &[(vec![9, 0, 11, 12, 16], 1), (vec![1, 21, 22, 23, 24], 0)],
+        &[
+            (vec![9, 0, 11, 12, 16], 1, vec![]),
+            (vec![1, 21, 22, 23, 24], 0, vec![]),
+            (vec![0], ENDS.len(), vec![0, 2, 1, 3, 4, 10, 13, 11, 12]),
+        ],
         b"",
     );
     check(&doc).expect("same results");
@@ -123,6 +176,11 @@ fn plain_cases_take_the_fast_path_and_read_the_same() {
     assert_eq!(case.status.as_deref(), Some("notrun"));
     assert_eq!(case.assertions, Some(3));
     assert_eq!(case.outcome, debugenv_junit::Outcome::Skipped);
+    let text = "plain< >&\"'\nA\nna\u{ef}ve\n";
+    let failed = &report.cases[2];
+    assert_eq!(failed.failures[0].text.as_deref(), Some(text));
+    assert_eq!(failed.system_out.as_deref(), Some(text));
+    assert_eq!(failed.properties[0].value, text);
     let starts: Vec<u64> = (0..doc.len())
         .filter(|&i| doc[i..].starts_with(b"<testcase"))
         .map(|i| i as u64)
@@ -137,7 +195,11 @@ proptest! {
     #[test]
     fn fast_and_general_paths_agree(
         cases in proptest::collection::vec(
-            (proptest::collection::vec(0..ATTRS.len(), 0..7), 0..ENDS.len()),
+            (
+                proptest::collection::vec(0..ATTRS.len(), 0..7),
+                0..=ENDS.len(),
+                proptest::collection::vec(0..TEXTS.len(), 0..6),
+            ),
             1..6,
         ),
         gap in prop_oneof![Just(&b""[..]), Just(&b"\n  "[..]), Just(&b"<!-- c -->"[..])],

@@ -2,8 +2,8 @@
 //!
 //! ```text
 //! cargo run --example episode -- [--package DIR] [--agent oracle|random|replay FILE]
-//!     [--backend local] [--max-steps N] [--start-fixed T1,T3] [--seed S]
-//!     [--full-every K] [--python PATH] [--out DIR]
+//!     [--backend local|docker] [--image NAME] [--max-steps N] [--start-fixed T1,T3]
+//!     [--seed S] [--full-every K] [--python PATH] [--out DIR]
 //! ```
 //!
 //! It provisions what it needs (a Python venv with pytest and the project's
@@ -24,6 +24,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use debugenv::bugs::BugId;
+use debugenv::sandbox::docker::{self, DockerOptions, DockerSandbox};
 use debugenv::sandbox::{LocalOptions, LocalSandbox, Sandbox};
 use debugenv::{
     Action, Environment, GradingKind, Observation, Package, ResetOptions, Step, read_trajectory,
@@ -33,7 +34,8 @@ use plotters::prelude::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-const USAGE: &str = "usage: episode [--package DIR] [--agent oracle|random|replay FILE] [--backend local] \
+const USAGE: &str = "usage: episode [--package DIR] [--agent oracle|random|replay FILE] \
+[--backend local|docker] [--image NAME] \
 [--max-steps N] [--start-fixed T1,T3] [--seed S] [--full-every K] [--python PATH] [--out DIR]";
 
 enum AgentKind {
@@ -51,6 +53,10 @@ struct Args {
     full_every: Option<u32>,
     python: Option<String>,
     out: PathBuf,
+    /// Docker backend instead of local processes.
+    docker: bool,
+    /// The environment image for the Docker backend.
+    image: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -64,6 +70,8 @@ fn parse_args() -> Result<Args, String> {
         full_every: None,
         python: None,
         out: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/debugenv"),
+        docker: false,
+        image: None,
     };
     while let Some(a) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -81,17 +89,14 @@ fn parse_args() -> Result<Args, String> {
                     }
                 }
             }
-            "--backend" => match value("--backend")?.as_str() {
-                "local" => {}
-                "docker" => {
-                    return Err(
-                        "the docker backend needs the environment's image, which TalentFlow \
-                                does not ship yet; use --backend local"
-                            .into(),
-                    );
+            "--backend" => {
+                out.docker = match value("--backend")?.as_str() {
+                    "local" => false,
+                    "docker" => true,
+                    other => return Err(format!("unknown backend `{other}` (local, docker)")),
                 }
-                other => return Err(format!("unknown backend `{other}` (local, docker)")),
-            },
+            }
+            "--image" => out.image = Some(value("--image")?),
             "--max-steps" => {
                 out.max_steps = Some(
                     value("--max-steps")?
@@ -535,7 +540,14 @@ async fn run(args: Args) -> Result<bool, Box<dyn Error>> {
     if let Some(k) = args.full_every {
         package = package.with_full_every(k);
     }
-    let python = provision_python(&package, args.python.clone())?;
+    // In a container the image's venv runs the tests; locally one made here.
+    let python = if args.docker {
+        args.python
+            .clone()
+            .unwrap_or_else(|| "/opt/venv/bin/python".into())
+    } else {
+        provision_python(&package, args.python.clone())?
+    };
     let package = Arc::new(package.with_python(python));
     let spec = package.spec();
     let bugs = package.graph().len();
@@ -559,30 +571,57 @@ async fn run(args: Args) -> Result<bool, Box<dyn Error>> {
     let trajectory = base.with_extension("jsonl");
     let picture = base.with_extension("svg");
 
-    let sandbox = LocalSandbox::create(&package.sandbox_spec()?, &LocalOptions::default()).await?;
-    let mut env = Environment::new(package.clone(), sandbox);
-    env.record_to(&trajectory)?;
     let start_fixed: Vec<BugId> = args
         .start_fixed
         .iter()
         .map(|b| BugId::new(b.clone()))
         .collect();
-    let result = play(
-        &mut env,
-        &args,
-        &start_fixed,
-        bugs,
-        &picture,
-        &trajectory,
-        started,
-    )
-    .await;
-    env.close().await?;
-    result
+    if args.docker {
+        let image = args
+            .image
+            .clone()
+            .unwrap_or_else(|| format!("debugenv-{}:latest", package.spec().name));
+        let opts = DockerOptions::new(image.clone());
+        let engine = docker::connect(&opts).await?;
+        let sandbox = DockerSandbox::create(&engine, &package.sandbox_spec()?, &opts)
+            .await
+            .map_err(|e| format!("cannot start a container from `{image}` (build it with `debugenv-sandbox build-image`): {e}"))?;
+        let mut env = Environment::new(package.clone(), sandbox);
+        env.record_to(&trajectory)?;
+        let result = play(
+            &mut env,
+            &args,
+            &start_fixed,
+            bugs,
+            &picture,
+            &trajectory,
+            started,
+        )
+        .await;
+        env.close().await?;
+        result
+    } else {
+        let sandbox =
+            LocalSandbox::create(&package.sandbox_spec()?, &LocalOptions::default()).await?;
+        let mut env = Environment::new(package.clone(), sandbox);
+        env.record_to(&trajectory)?;
+        let result = play(
+            &mut env,
+            &args,
+            &start_fixed,
+            bugs,
+            &picture,
+            &trajectory,
+            started,
+        )
+        .await;
+        env.close().await?;
+        result
+    }
 }
 
-async fn play(
-    env: &mut Environment<LocalSandbox>,
+async fn play<S: Sandbox>(
+    env: &mut Environment<S>,
     args: &Args,
     start_fixed: &[BugId],
     bugs: usize,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # debugenv (env crate) extras: the tiny package's affected-tests map is fresh,
-# verify proves the tiny package, and VecEnv throughput for N = 1, 2, 4, 8.
+# verify proves the tiny package, VecEnv throughput for N = 1, 2, 4, 8, and the
+# env crate's Docker tests on the tiny package's image.
 # Writes its closing lines to $LOGDIR/summary-env.txt.
 set -Eeuo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -25,3 +26,40 @@ grep '^verify:' "$LOGDIR/verify-tiny.txt" | sed 's/^/tiny /' >> "$SUMMARY"
     echo "VecEnv throughput (tiny package, graded steps/s, ratio to N=1 in the same run):"
     tail -n 4 "$LOGDIR/throughput.txt"
 } >> "$SUMMARY"
+
+# ---- the env crate on the Docker backend --------------------------------
+# The tiny package's image: the sandbox base image (built by 20-sandbox.sh,
+# cached by content hash) plus pytest from a wheelhouse made here.
+SOCK=/var/run/docker.sock
+engine_up() { curl -sf --max-time 5 --unix-socket "$SOCK" http://localhost/_ping >/dev/null 2>&1; }
+dockerd_pid=""
+stop_engine() {
+    if [ -n "$dockerd_pid" ]; then
+        kill "$dockerd_pid" 2>/dev/null || true
+        wait "$dockerd_pid" 2>/dev/null || true
+    fi
+}
+trap stop_engine EXIT
+if ! engine_up; then
+    command -v dockerd >/dev/null || { echo "40-env: no Docker engine and no dockerd" >&2; exit 1; }
+    dockerd >"$LOGDIR/dockerd-env.out" 2>&1 &
+    dockerd_pid=$!
+    for _ in $(seq 1 60); do engine_up && break; sleep 1; done
+    engine_up || { echo "40-env: the Docker engine did not start" >&2; exit 1; }
+fi
+CTX=$(mktemp -d /tmp/ci-tiny-image.XXXXXX)
+cp env/tests/fixtures/tiny/image/Dockerfile "$CTX/"
+"$PY" -m pip download -q --disable-pip-version-check --only-binary=:all: -d "$CTX/wheelhouse" pytest pytest-cov
+cargo run -q --locked -p debugenv-sandbox --bin debugenv-sandbox -- build-image "$CTX" debugenv-tiny:latest
+rm -rf "$CTX"
+set +e
+DEBUGENV_TINY_IMAGE=debugenv-tiny:latest cargo test -q --locked -p debugenv --test integration docker:: -- --ignored 2>&1 \
+    | tee "$LOGDIR/env-docker-tests.out"
+status=${PIPESTATUS[0]}
+set -e
+{
+    echo "env crate on the docker backend (tiny package):"
+    grep '^test result:' "$LOGDIR/env-docker-tests.out" || echo "no test result line"
+} >> "$SUMMARY"
+cargo run -q --locked -p debugenv-sandbox --bin debugenv-sandbox -- reap --docker || true
+exit "$status"

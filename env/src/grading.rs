@@ -217,10 +217,19 @@ fn sweep_line() -> String {
     if harness_uid == u32::MAX {
         return String::from("true");
     }
+    // The shell's own ancestors may run as the same user (a backend's exec
+    // wrapper, `timeout`): they are spared, everything else of the user dies.
     format!(
-        "me=$(id -u); if [ \"$me\" != {harness_uid} ] && [ \"$me\" != 0 ]; then kill -KILL -1 2>/dev/null; fi; true"
+        "me=$(id -u); if [ \"$me\" != {harness_uid} ] && [ \"$me\" != 0 ]; then {SWEEP}; fi; true"
     )
 }
+
+/// Kills every process of user `$me` that is not this shell or one of its
+/// ancestors (read from /proc; a fork bomb's children are killed one by one).
+const SWEEP: &str = "keep=\" $$ \"; p=$$; \
+while [ \"${p:-1}\" -gt 1 ]; do p=$(sed 's/.*) //' /proc/$p/stat 2>/dev/null | cut -d' ' -f2); keep=\"$keep$p \"; done; \
+for d in /proc/[0-9]*; do pid=${d#/proc/}; case \"$keep\" in *\" $pid \"*) continue;; esac; \
+[ \"$(stat -c %u \"$d\" 2>/dev/null)\" = \"$me\" ] && kill -KILL \"$pid\" 2>/dev/null; done";
 
 /// Brings back everything an episode can change outside the workspace
 /// (the sandbox's own `reset` restores the workspace): the agent's processes,

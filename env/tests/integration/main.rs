@@ -6,6 +6,7 @@
 //! Without one they fail with a message saying so.
 
 mod common;
+mod docker;
 mod episode;
 mod package;
 mod parsers;

@@ -689,6 +689,11 @@ impl<R: BufRead> JunitReader<R> {
             _ => None,
         };
         let mut text = text;
+        if let (Some(text), Some(lt)) = (text.as_deref_mut(), memchr::memchr(b'<', data)) {
+            // One allocation for the whole text instead of repeated growth
+            // (references only shorten it; `max` bounds it).
+            text.reserve(lt.min(max.saturating_sub(text.len())));
+        }
         let mut done = 0;
         let mut i = 0;
         while let Some(p) = memchr::memchr2(b'<', b'&', &data[i..]) {
@@ -1309,13 +1314,12 @@ fn fast_case_attrs(ctx: &Ctx, case: &mut TestCase, data: &[u8]) -> Option<usize>
             b'>' => return None,
             _ => {}
         }
+        // The name runs to the `=` (searched eight bytes at a time, in at
+        // most 64 bytes); only names that are not the known ones are
+        // checked byte by byte.
         let key_start = i;
-        while i < n && NAME_BYTE[usize::from(data[i])] {
-            i += 1;
-        }
-        if i == key_start || data.get(i) != Some(&b'=') {
-            return None;
-        }
+        let window = &data[key_start..n.min(key_start + 64)];
+        i = key_start + attrs::find_byte(b'=', window)?;
         let key = &data[key_start..i];
         let quote = *data.get(i + 1)?;
         if quote != b'"' && quote != b'\'' {
@@ -1338,7 +1342,11 @@ fn fast_case_attrs(ctx: &Ctx, case: &mut TestCase, data: &[u8]) -> Option<usize>
             b"status" => STATUS,
             b"assertions" => ASSERTIONS,
             _ => {
-                if unknowns == unknown.len() || unknown[..unknowns].contains(&key) {
+                if key.is_empty()
+                    || !key.iter().all(|&b| NAME_BYTE[usize::from(b)])
+                    || unknowns == unknown.len()
+                    || unknown[..unknowns].contains(&key)
+                {
                     return None;
                 }
                 unknown[unknowns] = key;

@@ -23,10 +23,11 @@ temporary state dir and stopped by pid at the end, whatever happens.
 
 Environment: TALENTFLOW_WHEELHOUSE (default /opt/debugenv/wheelhouse) is the
 offline wheelhouse of the requirements tests. TALENTFLOW_WHEELHOUSE_EXTRA, if
-set, is a directory of extra wheels (psycopg2, psycopg2-binary: see
-NOTES.md, D2); they are added to a merged wheelhouse and installed into an
-overlay directory on PYTHONPATH, so the D2 state resolves and its conflict is
-the one the tests see.
+set, is a directory of extra wheels (wheelhouse-extra.txt: python-dateutil
+2.8.2, psycopg2, psycopg2-binary; see NOTES.md, S9 and D2); they are added to
+a merged wheelhouse, and the psycopg2 ones installed into an overlay
+directory on PYTHONPATH, so S9 is a genuine resolver conflict and the D2
+state resolves (its conflict is then the one the tests see).
 
 Exit status 0 when every check holds.
 """
@@ -153,7 +154,9 @@ def prepare_wheels(tmp, env):
             if not target.exists():
                 target.symlink_to(wheel)
     overlay = Path(tmp) / "overlay"
-    wheels = [str(w) for w in Path(extra).glob("*.whl")]
+    # Only the distributions the injected requirements add beside the fixed
+    # ones are installed (python-dateutil 2.8.2 is there for the resolver only).
+    wheels = [str(w) for w in Path(extra).glob("psycopg2*.whl")]
     subprocess.run(
         [PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-index", "--no-deps",
          "--target", str(overlay), *wheels],
@@ -170,10 +173,13 @@ def main():
     parser.add_argument("--no-alone", action="store_true")
     parser.add_argument("--no-all", action="store_true")
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--collateral", action="store_true",
+                        help="alone: run the whole suite and also list the other tests the bug breaks")
     args = parser.parse_args()
 
     bugs = load_bugs()
     universe, marked = load_universe()
+    marks = {t: [b for b, ts in marked.items() if t in ts] for t in universe}
     ids = [i.upper() for i in args.ids] or list(bugs)
     unknown = [i for i in ids if i not in bugs]
     if unknown:
@@ -195,7 +201,8 @@ def main():
                 for bug in ids:
                     work = copy_project(tmp, f"alone-{bug}")
                     apply_patches(work, [bug])
-                    outcomes, rc, tail, secs = run_pytest(work, env, marker=bugs[bug]["marker"])
+                    marker = None if args.collateral else bugs[bug]["marker"]
+                    outcomes, rc, tail, secs = run_pytest(work, env, marker=marker)
                     mine = marked.get(bug, [])
                     passing = [t for t in mine if outcomes.get(t, False)]
                     good = bool(mine) and not passing
@@ -204,6 +211,11 @@ def main():
                           f"  ({secs:.0f}s; {tail})")
                     for t in passing:
                         print(f"       passes with the bug present: {t}")
+                    if args.collateral:
+                        others = [t for t in universe if t not in mine and not outcomes.get(t, False)]
+                        print(f"       also breaks {len(others)} other tests")
+                        for t in others:
+                            print(f"         {t}  (marked {','.join(marks[t]) or 'no bug'})")
                     shutil.rmtree(work)
 
             if not args.no_sufficiency:

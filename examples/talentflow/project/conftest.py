@@ -28,7 +28,9 @@ _redis_clients = {}
 
 def _redis(db):
     if db not in _redis_clients:
-        _redis_clients[db] = redis.Redis.from_url(f"{settings.REDIS_URL}/{db}")
+        from talentflow.settings.base import redis_db_url  # TCP or unix socket
+
+        _redis_clients[db] = redis.Redis.from_url(redis_db_url(db))
     return _redis_clients[db]
 
 

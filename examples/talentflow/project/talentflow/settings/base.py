@@ -6,7 +6,7 @@ silently meaning something else.
 """
 import os
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -51,8 +51,13 @@ def env_list(name, default=()):
 
 
 def database_from_url(url):
-    """Turn ``postgres://user:password@host:port/name`` into Django's DATABASES entry."""
+    """Turn ``postgres://user:password@host:port/name`` into Django's DATABASES entry.
+
+    As in libpq's URIs, a server on a unix socket is given by its directory in
+    the query: ``postgresql://user@/name?host=/run/postgresql``.
+    """
     parsed = urlparse(url)
+    query = parse_qs(parsed.query)
     if parsed.scheme not in ("postgres", "postgresql"):
         raise ImproperlyConfigured(f"DATABASE_URL scheme {parsed.scheme!r}: expected postgres")
     return {
@@ -60,8 +65,8 @@ def database_from_url(url):
         "NAME": unquote(parsed.path.lstrip("/")) or "talentflow",
         "USER": unquote(parsed.username or ""),
         "PASSWORD": unquote(parsed.password or ""),
-        "HOST": parsed.hostname or "",
-        "PORT": str(parsed.port or ""),
+        "HOST": parsed.hostname or query.get("host", [""])[0],
+        "PORT": str(parsed.port or query.get("port", [""])[0]),
     }
 
 
@@ -230,3 +235,28 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
 JOB_SCORING_TIMEOUT_SECONDS = 30
+
+
+def redis_db_url(db):
+    """The URL of Redis database ``db`` on the configured server.
+
+    ``REDIS_URL`` is ``redis://host:port`` or, for a server on a unix socket,
+    ``unix:///path/to/redis.sock`` (where the database goes in the query).
+    """
+    if REDIS_URL.startswith("unix://"):
+        return f"{REDIS_URL}?db={db}"
+    return f"{REDIS_URL}/{db}"
+
+
+if REDIS_URL.startswith("unix://"):
+    # A server on a unix socket: every client gets the database its own way;
+    # Celery spells the socket redis+socket:// with the database as virtual_host.
+    _REDIS_SOCKET = REDIS_URL[len("unix://"):]
+    CACHES["default"]["LOCATION"] = redis_db_url(0)
+    CELERY_BROKER_URL = os.environ.get(
+        "CELERY_BROKER_URL", f"redis+socket://{_REDIS_SOCKET}?virtual_host=1"
+    )
+    CELERY_RESULT_BACKEND = os.environ.get(
+        "CELERY_RESULT_BACKEND", f"redis+socket://{_REDIS_SOCKET}?virtual_host=2"
+    )
+    ANALYTICS_CACHE["URL"] = redis_db_url(3)

@@ -689,10 +689,14 @@ impl<R: BufRead> JunitReader<R> {
             _ => None,
         };
         let mut text = text;
-        if let (Some(text), Some(lt)) = (text.as_deref_mut(), memchr::memchr(b'<', data)) {
+        if let Some(text) = text.as_deref_mut().filter(|t| t.is_empty()) {
             // One allocation for the whole text instead of repeated growth
-            // (references only shorten it; `max` bounds it).
-            text.reserve(lt.min(max.saturating_sub(text.len())));
+            // (references only shorten it; `max` bounds it). Only for an
+            // empty text: a text this path stopped in (and the general
+            // path continued) is not searched again and again.
+            if let Some(lt) = memchr::memchr(b'<', data) {
+                text.reserve(lt.min(max));
+            }
         }
         let mut done = 0;
         let mut i = 0;

@@ -307,8 +307,12 @@ pub(crate) async fn run<S: Sandbox>(
     let must_fail = random_name(rng, "test_");
     let must_pass = random_name(rng, "test_");
     let canary_path = format!("{canary_dir}/{module}.py");
+    // Marked with the category's name, as projects that check their tests'
+    // markers expect (the harness does not pass `--strict-markers`).
     let canary_src = format!(
-        "def {must_fail}():\n    assert 1 + 1 == 3\n\n\ndef {must_pass}():\n    assert 1 + 1 == 2\n"
+        "import pytest\n\npytestmark = [getattr(pytest.mark, {category:?})]\n\n\n\
+         def {must_fail}():\n    assert 1 + 1 == 3\n\n\ndef {must_pass}():\n    assert 1 + 1 == 2\n",
+        category = spec.tests.categories[0].name
     );
     sandbox
         .write_file(&canary_path, canary_src.as_bytes())
@@ -418,18 +422,37 @@ pub(crate) async fn run<S: Sandbox>(
     let combined = pytest::Outcomes::collect(&report.cases, &resolver);
 
     let canary = |id: &str| combined.tests.get(&NodeId::new(id)).map(|c| c.outcome);
+    let universe_passes = universe.tests().iter().any(|t| {
+        combined
+            .tests
+            .get(&NodeId::new(t.id.as_str()))
+            .map(|c| c.outcome)
+            == Some(Outcome::Passed)
+    });
     match (canary(&fail_id), canary(&pass_id)) {
         (Some(Outcome::Failed), Some(Outcome::Passed)) => {}
-        // A node-id selection whose module fails to import makes pytest stop
-        // with a usage error before any test runs, canaries included. The
-        // caller redoes such a run in full, where canaries always run.
-        (None, None) if selection.is_some() && code == 4 && !combined.broken_modules.is_empty() => {
+        // The canary that must fail did not: the report was forged.
+        (Some(Outcome::Passed | Outcome::Skipped), _) => {
+            return Ok(RunResult::NoVerdict(
+                NoVerdictReason::Tampered,
+                "the canary test that must fail was reported as passed or skipped".into(),
+            ));
+        }
+        // Canaries that errored or never ran in a report where nothing of
+        // the universe passes: the project is broken (a fixture or conftest
+        // fails everything, or a node-id selection hit a module that does
+        // not import). Nothing to gain; scored as is, and a targeted run is
+        // redone in full.
+        (f, p) if !universe_passes => {
+            tracing::debug!(
+                "canaries did not run cleanly (must fail: {f:?}, must pass: {p:?}); nothing passed"
+            );
         }
         (f, p) => {
             return Ok(RunResult::NoVerdict(
                 NoVerdictReason::Tampered,
                 format!(
-                    "canary tests reported wrongly (must fail: {}, must pass: {}){}",
+                    "canary tests reported wrongly while tests passed (must fail: {}, must pass: {}){}",
                     f.map_or("missing", Outcome::as_str),
                     p.map_or("missing", Outcome::as_str),
                     partial
@@ -440,6 +463,8 @@ pub(crate) async fn run<S: Sandbox>(
             ));
         }
     }
+    let canaries_clean =
+        canary(&fail_id) == Some(Outcome::Failed) && canary(&pass_id) == Some(Outcome::Passed);
 
     let mut messages_by_id: HashMap<&str, String> = HashMap::new();
     for case in &report.cases {
@@ -499,7 +524,7 @@ pub(crate) async fn run<S: Sandbox>(
         passed,
         messages,
         extra,
-        collection_errors: !combined.broken_modules.is_empty(),
+        collection_errors: !combined.broken_modules.is_empty() || !canaries_clean,
         tests_time,
         parse_time: parse_started.elapsed(),
     }))

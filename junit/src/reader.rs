@@ -1256,10 +1256,11 @@ const NAME_BYTE: [bool; 256] = {
     t
 };
 
-/// An attribute value as text, unescaped if it contains a reference;
-/// `None` if it cannot be unescaped.
-fn fast_value(text: &str) -> Option<Cow<'_, str>> {
-    if attrs::find_byte(b'&', text.as_bytes()).is_some() {
+/// An attribute value as text, unescaped if it contains a reference (it
+/// cannot unless `escaped`: its tag contains a `&`); `None` if it cannot be
+/// unescaped.
+fn fast_value(text: &str, escaped: bool) -> Option<Cow<'_, str>> {
+    if escaped && attrs::find_byte(b'&', text.as_bytes()).is_some() {
         attrs::unescape(text).ok()
     } else {
         Some(Cow::Borrowed(text))
@@ -1318,12 +1319,26 @@ fn fast_case_attrs(ctx: &Ctx, case: &mut TestCase, data: &[u8]) -> Option<usize>
             b'>' => return None,
             _ => {}
         }
-        // The name runs to the `=` (searched eight bytes at a time, in at
-        // most 64 bytes); only names that are not the known ones are
-        // checked byte by byte.
+        // The name runs to the `=`: the names pytest writes are recognised
+        // by their spelling with the `=`, others searched (eight bytes at a
+        // time, in at most 64 bytes); only names that are not the known
+        // ones are checked byte by byte.
         let key_start = i;
-        let window = &data[key_start..n.min(key_start + 64)];
-        i = key_start + attrs::find_byte(b'=', window)?;
+        let rest = &data[key_start..];
+        let (known, known_len) = match rest[0] {
+            b'n' if rest.starts_with(b"name=") => (NAME, 4),
+            b'c' if rest.starts_with(b"classname=") => (CLASSNAME, 9),
+            b'f' if rest.starts_with(b"file=") => (FILE, 4),
+            b'l' if rest.starts_with(b"line=") => (LINE, 4),
+            b't' if rest.starts_with(b"time=") => (TIME, 4),
+            _ => (0, 0),
+        };
+        i = if known != 0 {
+            key_start + known_len
+        } else {
+            let window = &rest[..rest.len().min(64)];
+            key_start + attrs::find_byte(b'=', window)?
+        };
         let key = &data[key_start..i];
         let quote = *data.get(i + 1)?;
         if quote != b'"' && quote != b'\'' {
@@ -1337,6 +1352,7 @@ fn fast_case_attrs(ctx: &Ctx, case: &mut TestCase, data: &[u8]) -> Option<usize>
             return None;
         }
         let bit = match key {
+            _ if known != 0 => known,
             b"name" => NAME,
             b"classname" => CLASSNAME,
             b"file" => FILE,
@@ -1369,16 +1385,17 @@ fn fast_case_attrs(ctx: &Ctx, case: &mut TestCase, data: &[u8]) -> Option<usize>
         return None;
     }
     let tag = std::str::from_utf8(&data[..end]).ok()?;
+    let escaped = memchr::memchr(b'&', tag.as_bytes()).is_some();
     for &(bit, a, b) in &used[..uses] {
         let text = &tag[a..b];
         match bit {
-            NAME => set(&mut case.name, &fast_value(text)?),
-            CLASSNAME => set_opt(&mut case.classname, &fast_value(text)?),
-            FILE => set_opt(&mut case.file, &fast_value(text)?),
+            NAME => set(&mut case.name, &fast_value(text, escaped)?),
+            CLASSNAME => set_opt(&mut case.classname, &fast_value(text, escaped)?),
+            FILE => set_opt(&mut case.file, &fast_value(text, escaped)?),
             LINE => case.line = Some(attrs::fast_u64_bytes(text.as_bytes())?),
             TIME => case.time = Some(attrs::fast_seconds_bytes(text.as_bytes())?),
-            TIMESTAMP => set_opt(&mut case.timestamp, &fast_value(text)?),
-            STATUS => set_opt(&mut case.status, &fast_value(text)?),
+            TIMESTAMP => set_opt(&mut case.timestamp, &fast_value(text, escaped)?),
+            STATUS => set_opt(&mut case.status, &fast_value(text, escaped)?),
             _ => case.assertions = Some(attrs::fast_u64_bytes(text.as_bytes())?),
         }
     }

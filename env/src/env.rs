@@ -532,7 +532,7 @@ impl<S: Sandbox> Environment<S> {
             .map_err(|e| Error::new("listing changed files", ErrorKind::Sandbox(e)))?;
         let mut hashes = BTreeMap::new();
         let mut pytest_internals = Vec::new();
-        for c in &changes {
+        for c in changes.iter().filter(|c| !is_cache(&c.path)) {
             let mut h = DefaultHasher::new();
             format!("{:?}", c.kind).hash(&mut h);
             if let Ok(bytes) = self.sandbox.read_file(&c.path).await {
@@ -767,6 +767,7 @@ impl<S: Sandbox> Environment<S> {
                 .map_err(|e| Error::new("listing changed files", ErrorKind::Sandbox(e)))?
                 .into_iter()
                 .map(|c| c.path)
+                .filter(|p| !is_cache(p))
                 .collect(),
         };
         Ok(Observation {
@@ -830,9 +831,22 @@ struct Snapshot {
 }
 
 impl Snapshot {
+    /// Changed files, bytecode caches left out.
     fn paths(&self) -> Vec<String> {
-        self.changes.iter().map(|c| c.path.clone()).collect()
+        self.hashes.keys().cloned().collect()
     }
+}
+
+/// Bytecode and tool caches: not a change of the project by themselves (a
+/// plain `pytest` run writes them), so they neither trigger a grading nor
+/// show in `files_changed`. Under protected paths they are still removed
+/// before every grading, like any file the agent added there.
+fn is_cache(path: &str) -> bool {
+    path.ends_with(".pyc")
+        || path.ends_with(".pyo")
+        || path
+            .split('/')
+            .any(|c| c == "__pycache__" || c == ".pytest_cache")
 }
 
 /// Whether Python source imports pytest, its internals or its plugin system

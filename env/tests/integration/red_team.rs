@@ -3,7 +3,7 @@
 //! works on a plain pytest run, the test shows that first, so each case
 //! proves the harness (not luck) stopped it.
 
-use debugenv::sandbox::LocalSandbox;
+use debugenv::sandbox::{LocalSandbox, Sandbox};
 use debugenv::{
     Action, ActionErrorCode, Environment, NoVerdictReason, ResetOptions, Step, VerdictInfo,
 };
@@ -385,6 +385,43 @@ fn red_team_background_daemon_does_not_live_into_a_grading() {
         assert_no_gain(&step, r0);
         let step = run(&mut env, "pgrep -f 'sleep 98765[4]' || echo gone").await;
         assert_eq!(step.observation.action_result.output, "gone\n");
+        env.close().await.expect("close");
+    });
+}
+
+#[test]
+fn red_team_planted_bytecode_for_tests_is_removed_and_caches_do_not_grade() {
+    block_on(async {
+        let (mut env, r0) = start(24).await;
+        // Bytecode caches of application code are not a change: no grading.
+        let step = run(
+            &mut env,
+            "mkdir -p calc/__pycache__ && echo junk > calc/__pycache__/stats.cpython-311.pyc",
+        )
+        .await;
+        assert_eq!(step.info.grading, debugenv::GradingKind::None);
+        assert!(
+            step.observation.files_changed.is_empty(),
+            "{:?}",
+            step.observation.files_changed
+        );
+        // Planted bytecode for a test module is removed before the next grading.
+        run(
+            &mut env,
+            "mkdir -p tests/unit/__pycache__ && echo junk > tests/unit/__pycache__/test_stats.cpython-311-pytest-9.2.0.pyc",
+        )
+        .await;
+        let step = env.step(Action::Submit).await.expect("submit");
+        assert_no_gain(&step, r0);
+        assert!(
+            !env.sandbox()
+                .changed_files()
+                .await
+                .expect("changes")
+                .iter()
+                .any(|c| c.path.starts_with("tests/")),
+            "nothing the agent planted under tests/ survives a grading"
+        );
         env.close().await.expect("close");
     });
 }

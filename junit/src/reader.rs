@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 use std::io::BufRead;
 use std::sync::Arc;
 
+use quick_xml::errors::IllFormedError;
 use quick_xml::events::{BytesRef, BytesStart, Event};
 
 use crate::attrs::{self, EscapeError, RawAttr, resolve_entity};
@@ -85,6 +86,10 @@ pub struct JunitReader<R> {
     /// The `tests` count declared by the last suite started, until the fast
     /// path uses it to reserve room for the collected cases.
     tests_hint: Option<u64>,
+    /// Names of the open elements, end to end (`open_starts` marks where
+    /// each begins), to check end tags.
+    open_names: Vec<u8>,
+    open_starts: Vec<usize>,
 }
 
 /// What reading attributes needs from the reader.
@@ -179,7 +184,10 @@ impl<R: BufRead> JunitReader<R> {
         let guarded = Guarded::new(reader, options.limits.max_event_bytes);
         let mut xml = quick_xml::Reader::from_reader(guarded);
         let config = xml.config_mut();
-        config.check_end_names = true;
+        // End tags are checked here (`check_end`), not by quick-xml: the
+        // fast path opens `<testcase>` elements quick-xml never sees.
+        config.check_end_names = false;
+        config.allow_unmatched_ends = true;
         config.expand_empty_elements = false;
         config.trim_text(false);
         JunitReader {
@@ -209,6 +217,8 @@ impl<R: BufRead> JunitReader<R> {
             skipped: 0,
             after_markup: false,
             tests_hint: None,
+            open_names: Vec::new(),
+            open_starts: Vec::new(),
         }
     }
 
@@ -365,9 +375,15 @@ impl<R: BufRead> JunitReader<R> {
         };
         self.after_markup = !matches!(event, Event::Text(_));
         match event {
-            Event::Start(e) => self.start(&e, false)?,
+            Event::Start(e) => {
+                self.start(&e, false)?;
+                self.open_name(e.name().as_ref());
+            }
             Event::Empty(e) => self.start(&e, true)?,
-            Event::End(_) => self.end()?,
+            Event::End(e) => {
+                self.check_end(e.name().as_ref())?;
+                self.end()?;
+            }
             Event::Text(t) => self.text(&t, true)?,
             Event::CData(c) => self.text(&c, false)?,
             Event::GeneralRef(r) => self.entity(&r)?,
@@ -617,13 +633,15 @@ impl<R: BufRead> JunitReader<R> {
         }
     }
 
-    /// The fast path for the commonest element of a report, a childless
-    /// `<testcase .../>` directly in a suite: when the reader's buffer holds
-    /// the whole tag and it is plain (see [`fast_case_attrs`]), read it
-    /// straight from the buffer, skipping quick-xml's event copy and the
-    /// generic dispatch, and consume it. Anything else (or any doubt) returns
-    /// `false` with nothing consumed, and the general path reads the same
-    /// bytes, so results and errors are those of the general path.
+    /// The fast path for the commonest element of a report, a
+    /// `<testcase ...>` start tag directly in a suite: when the reader's
+    /// buffer holds the whole tag and it is plain (see [`fast_case_attrs`]),
+    /// read it straight from the buffer, skipping quick-xml's event copy and
+    /// the generic dispatch, and consume it; a childless case is complete,
+    /// otherwise its children and end tag follow through the general path.
+    /// Anything else (or any doubt) returns `false` with nothing consumed,
+    /// and the general path reads the same bytes, so results and errors are
+    /// those of the general path.
     fn fast_case(&mut self) -> bool {
         let suite = match self.stack.last() {
             Some(Frame::Suite(s)) => Some(s.suite.index),
@@ -652,13 +670,45 @@ impl<R: BufRead> JunitReader<R> {
             cases.reserve(room);
         }
         reset_case(&mut self.case, self.ctx.position.offset, suite);
-        let Some(len) = fast_case_attrs(&self.ctx, &mut self.case, data) else {
+        let Some((len, empty)) = fast_case_attrs(&self.ctx, &mut self.case, data) else {
             return false;
         };
         self.xml.get_mut().consume(len);
         self.skipped += len as u64;
-        self.finish_case();
+        if empty {
+            self.finish_case();
+        } else {
+            // Its children and end tag come through the general path.
+            self.stack.push(Frame::Case);
+            self.open_name(b"testcase");
+        }
         true
+    }
+
+    /// Remember the name of an element just opened, for [`check_end`](Self::check_end).
+    fn open_name(&mut self, name: &[u8]) {
+        self.open_starts.push(self.open_names.len());
+        self.open_names.extend_from_slice(name);
+    }
+
+    /// An end tag must close the element opened last; the errors are
+    /// quick-xml's own (its check is off, see `new`).
+    fn check_end(&mut self, name: &[u8]) -> Result<(), Error> {
+        let text = |b: &[u8]| String::from_utf8(b.to_vec()).unwrap_or_default();
+        let Some(start) = self.open_starts.pop() else {
+            let e = IllFormedError::UnmatchedEndTag(text(name));
+            return Err(self.err(ErrorKind::Xml(quick_xml::Error::IllFormed(e).to_string())));
+        };
+        let expected = &self.open_names[start..];
+        if expected != name {
+            let e = IllFormedError::MismatchedEndTag {
+                expected: text(expected),
+                found: text(name),
+            };
+            return Err(self.err(ErrorKind::Xml(quick_xml::Error::IllFormed(e).to_string())));
+        }
+        self.open_names.truncate(start);
+        Ok(())
     }
 
     /// The fast path for text inside an element (a failure's traceback, an
@@ -1267,19 +1317,20 @@ fn fast_value(text: &str, escaped: bool) -> Option<Cow<'_, str>> {
     }
 }
 
-/// Read `<testcase ATTRS/>` at the start of `data` into `case` (already
-/// reset) and return its length, or `None` unless the tag is complete in
+/// Read `<testcase ATTRS/>` or `<testcase ATTRS>` at the start of `data`
+/// into `case` (already reset) and return its length and whether it is
+/// empty (`/>`), or `None` unless the tag is complete in
 /// `data` and plain: every name made of ASCII letters, digits, `_`, `-` and
 /// `.` (no prefix), every value quoted, the tag UTF-8, with `name`, no
 /// duplicate, no more than 8 unknown names nor than `max_attributes`, and
 /// every value it uses read without error or general parsing (numbers and times as
 /// [`attrs::fast_u64`] and [`attrs::fast_seconds`] read them; references
-/// known). On such a tag the general path (quick-xml's `Empty` event, then
+/// known). On such a tag the general path (quick-xml's `Empty` or `Start` event, then
 /// [`attrs::tokenize`] and `JunitReader::case`) finds the same tokens and
 /// fills the case identically; for anything else it runs instead, after
 /// `None` left `case` partly filled (`JunitReader::case` resets or
 /// overwrites every field set here).
-fn fast_case_attrs(ctx: &Ctx, case: &mut TestCase, data: &[u8]) -> Option<usize> {
+fn fast_case_attrs(ctx: &Ctx, case: &mut TestCase, data: &[u8]) -> Option<(usize, bool)> {
     const OPEN: &[u8] = b"<testcase";
     const NAME: u16 = 1;
     const CLASSNAME: u16 = 2;
@@ -1305,18 +1356,18 @@ fn fast_case_attrs(ctx: &Ctx, case: &mut TestCase, data: &[u8]) -> Option<usize>
     // be UTF-8 (one check for the whole tag is cheaper than one per value).
     let mut used = [(0u16, 0usize, 0usize); 8];
     let mut uses = 0;
-    let end = loop {
+    let (end, empty) = loop {
         while i < n && matches!(data[i], b' ' | b'\t' | b'\r' | b'\n') {
             i += 1;
         }
         match data.get(i)? {
             b'/' => {
                 if data.get(i + 1) == Some(&b'>') {
-                    break i + 2;
+                    break (i + 2, true);
                 }
                 return None;
             }
-            b'>' => return None,
+            b'>' => break (i + 1, false),
             _ => {}
         }
         // The name runs to the `=`: the names pytest writes are recognised
@@ -1409,7 +1460,7 @@ fn fast_case_attrs(ctx: &Ctx, case: &mut TestCase, data: &[u8]) -> Option<usize>
             *slot = None;
         }
     }
-    Some(end)
+    Some((end, empty))
 }
 
 /// Overwrite `slot` with `v`, reusing its allocation.

@@ -207,3 +207,73 @@ proptest! {
         check(&document(&cases, gap))?;
     }
 }
+
+/// Pieces of a document for the end-tag check (done by the reader itself,
+/// since the fast path opens `<testcase>` elements quick-xml never sees).
+const TAGS: &[&str] = &[
+    "<testsuite name=\"s\">",
+    "</testsuite>",
+    "<testcase name=\"a\">",
+    "<testcase name=\"b\"/>",
+    "</testcase>",
+    "</testcase >",
+    "</testcase\n>",
+    "<failure>",
+    "</failure>",
+    "<x:y>",
+    "</x:y>",
+    "</y>",
+    "<system-out>",
+    "</system-out>",
+    "text",
+    "\n",
+];
+
+/// The first end-tag error of quick-xml's own check on `doc`: its position
+/// (the start of the end tag) and message.
+fn quick_xml_end_error(doc: &[u8]) -> Option<(u64, String)> {
+    let mut reader = quick_xml::Reader::from_reader(doc);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        let at = reader.buffer_position();
+        match reader.read_event_into(&mut buf) {
+            Ok(quick_xml::events::Event::Eof) => return None,
+            Ok(_) => {}
+            Err(e @ quick_xml::Error::IllFormed(_)) => return Some((at, e.to_string())),
+            Err(_) => return None,
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn end_tags_are_checked_like_quick_xml(
+        pieces in proptest::collection::vec(0..TAGS.len(), 0..14),
+    ) {
+        let mut doc = String::from("<testsuites>");
+        for &p in &pieces {
+            doc.push_str(TAGS[p]);
+        }
+        doc.push_str("</testsuites>");
+        let ours = Parser::new().parse(doc.as_bytes()).err();
+        let theirs = quick_xml_end_error(doc.as_bytes());
+        let end_tag = |m: &str| m.contains("ill-formed document");
+        if let Some(e) = &ours {
+            if end_tag(&e.to_string()) {
+                let (at, message) = theirs.clone().expect("quick-xml also rejects an end tag");
+                prop_assert_eq!(e.position().offset, at, "{}", e);
+                prop_assert!(e.to_string().ends_with(&message), "{} / {}", e, message);
+            }
+        }
+        if let Some((at, message)) = theirs {
+            let e = ours.expect("an error where quick-xml finds one");
+            prop_assert!(e.position().offset <= at, "{} / {}", e, message);
+            if e.position().offset == at {
+                prop_assert!(e.to_string().ends_with(&message), "{} / {}", e, message);
+            }
+        }
+    }
+}

@@ -83,6 +83,12 @@ async fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
     );
     let mut options = VerifyOptions::default();
     options.repeats = args.repeats;
+    options.progress = Some(Arc::new(|done, total| {
+        eprintln!(
+            "verify: {done}/{total} states graded ({}%)",
+            100 * done / total.max(1)
+        );
+    }));
     let result = verify(&package, &sandboxes, &options).await;
     for s in sandboxes {
         if let Err(e) = s.destroy().await {

@@ -160,4 +160,4 @@ pub use package::Package;
 pub use spec::{CategorySpec, EnvironmentSpec, TestsSpec};
 pub use trajectory::{Record, ReplayReport, Rescored, read_trajectory, replay, rescore};
 pub use vector::VecEnv;
-pub use verify::{Check, VerifyOptions, VerifyReport, verify};
+pub use verify::{Check, ProgressFn, VerifyOptions, VerifyReport, verify};

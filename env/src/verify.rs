@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeSet, VecDeque};
 use std::fmt;
+use std::sync::Arc;
 
 use debugenv_bugs::BugId;
 use debugenv_sandbox::Sandbox;
@@ -19,14 +20,29 @@ use crate::package::Package;
 /// that ran outside the universe.
 type Graded = (Vec<bool>, Vec<String>);
 
+/// Called after each graded state with (states graded, states in all).
+pub type ProgressFn = Arc<dyn Fn(usize, usize) + Send + Sync>;
+
 /// Knobs of [`verify()`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct VerifyOptions {
     /// Runs of the shipped and of the fixed state compared for determinism (at least 2).
     pub repeats: usize,
     /// Seed of the canary names.
     pub seed: u64,
+    /// Progress callback (a long verify grades 2 x repeats + 2 x bugs states).
+    pub progress: Option<ProgressFn>,
+}
+
+impl std::fmt::Debug for VerifyOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifyOptions")
+            .field("repeats", &self.repeats)
+            .field("seed", &self.seed)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
 }
 
 impl Default for VerifyOptions {
@@ -34,6 +50,7 @@ impl Default for VerifyOptions {
         Self {
             repeats: 3,
             seed: 1,
+            progress: None,
         }
     }
 }
@@ -133,6 +150,7 @@ pub async fn verify<S: Sandbox>(
         states.push(closure(package, &b.id));
     }
 
+    let total_states = states.len();
     let queue = Mutex::new(states.iter().enumerate().collect::<VecDeque<_>>());
     let results: Mutex<Vec<Option<Graded>>> = Mutex::new(vec![None; states.len()]);
     let workers = sandboxes.iter().enumerate().map(|(w, sandbox)| {
@@ -145,7 +163,14 @@ pub async fn verify<S: Sandbox>(
                     return Ok::<(), Error>(());
                 };
                 let outcome = grade_state(package, sandbox, fixed, &mut rng).await?;
-                results.lock().await[i] = Some(outcome);
+                let done = {
+                    let mut r = results.lock().await;
+                    r[i] = Some(outcome);
+                    r.iter().filter(|x| x.is_some()).count()
+                };
+                if let Some(progress) = &options.progress {
+                    progress(done, total_states);
+                }
             }
         }
     });

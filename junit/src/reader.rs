@@ -347,7 +347,7 @@ impl<R: BufRead> JunitReader<R> {
             line,
             column,
         };
-        if self.after_markup && (self.fast_case() || self.fast_text() || self.fast_end()?) {
+        if self.after_markup && (self.fast_case() || self.fast_text()) {
             return Ok(true);
         }
         let event = match self.xml.read_event_into(buf) {
@@ -683,42 +683,6 @@ impl<R: BufRead> JunitReader<R> {
             self.open_name(b"testcase");
         }
         true
-    }
-
-    /// The fast path for a plain end tag, `</name>` (a name of ASCII letters,
-    /// digits, `_`, `-`, `.`, `:`, at most 64 bytes, then optional
-    /// whitespace), read straight from the buffer: the same name quick-xml
-    /// would give (it trims the whitespace too), checked and handled like
-    /// its `End` event. `Ok(false)` with nothing consumed for anything else.
-    fn fast_end(&mut self) -> Result<bool, Error> {
-        let Ok(data) = self.xml.get_mut().fill_buf() else {
-            return Ok(false);
-        };
-        if !data.starts_with(b"</") {
-            return Ok(false);
-        }
-        let mut name = [0u8; 64];
-        let mut i = 2;
-        while i < data.len() && (NAME_BYTE[usize::from(data[i])] || data[i] == b':') {
-            if i - 2 == name.len() {
-                return Ok(false);
-            }
-            name[i - 2] = data[i];
-            i += 1;
-        }
-        let name_len = i - 2;
-        while i < data.len() && matches!(data[i], b' ' | b'\t' | b'\r' | b'\n') {
-            i += 1;
-        }
-        if name_len == 0 || data.get(i) != Some(&b'>') {
-            return Ok(false);
-        }
-        let len = i + 1;
-        self.xml.get_mut().consume(len);
-        self.skipped += len as u64;
-        self.check_end(&name[..name_len])?;
-        self.end()?;
-        Ok(true)
     }
 
     /// Remember the name of an element just opened, for [`check_end`](Self::check_end).

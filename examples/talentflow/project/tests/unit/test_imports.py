@@ -28,11 +28,11 @@ def test_candidate_models_import_in_a_fresh_process():
 
     done = run_python(
         "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='talentflow.settings.testing'; django.setup();"
-        "from apps.candidates.models import Candidate; from apps.jobs.matching import weighted_score;"
-        "print(weighted_score([('python', 1.0, 3)], {'python': 3}))"
+        "from apps.candidates.models import Candidate; from apps.jobs.utils import requirement_summary;"
+        "print(requirement_summary([('python', 1.0, 3)]))"
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "1.0"
+    assert done.stdout.strip() == "python (100%, intermediate)"
 
 
 @pytest.mark.bug_s5

@@ -576,6 +576,14 @@ async fn run(args: Args) -> Result<bool, Box<dyn Error>> {
         .iter()
         .map(|b| BugId::new(b.clone()))
         .collect();
+    let context = Context {
+        args: &args,
+        start_fixed: &start_fixed,
+        bugs,
+        picture: &picture,
+        trajectory: &trajectory,
+        started,
+    };
     if args.docker {
         let image = args
             .image
@@ -586,38 +594,44 @@ async fn run(args: Args) -> Result<bool, Box<dyn Error>> {
         let sandbox = DockerSandbox::create(&engine, &package.sandbox_spec()?, &opts)
             .await
             .map_err(|e| format!("cannot start a container from `{image}` (build it with `debugenv-sandbox build-image`): {e}"))?;
-        let mut env = Environment::new(package.clone(), sandbox);
-        env.record_to(&trajectory)?;
-        let result = play(
-            &mut env,
-            &args,
-            &start_fixed,
-            bugs,
-            &picture,
-            &trajectory,
-            started,
-        )
-        .await;
-        env.close().await?;
-        result
+        play_in(package.clone(), sandbox, &context).await
     } else {
         let sandbox =
             LocalSandbox::create(&package.sandbox_spec()?, &LocalOptions::default()).await?;
-        let mut env = Environment::new(package.clone(), sandbox);
-        env.record_to(&trajectory)?;
-        let result = play(
-            &mut env,
-            &args,
-            &start_fixed,
-            bugs,
-            &picture,
-            &trajectory,
-            started,
-        )
-        .await;
-        env.close().await?;
-        result
+        play_in(package.clone(), sandbox, &context).await
     }
+}
+
+/// What an episode is played with, besides the environment.
+struct Context<'a> {
+    args: &'a Args,
+    start_fixed: &'a [BugId],
+    bugs: usize,
+    picture: &'a Path,
+    trajectory: &'a Path,
+    started: Instant,
+}
+
+/// Plays the episode in a sandbox of any backend, then destroys the sandbox.
+async fn play_in<S: Sandbox>(
+    package: Arc<Package>,
+    sandbox: S,
+    c: &Context<'_>,
+) -> Result<bool, Box<dyn Error>> {
+    let mut env = Environment::new(package, sandbox);
+    env.record_to(c.trajectory)?;
+    let result = play(
+        &mut env,
+        c.args,
+        c.start_fixed,
+        c.bugs,
+        c.picture,
+        c.trajectory,
+        c.started,
+    )
+    .await;
+    env.close().await?;
+    result
 }
 
 async fn play<S: Sandbox>(

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use debugenv_sandbox::{Command, Sandbox};
 
-use crate::env::apply_patch_text;
+use crate::env::apply_fixes;
 use crate::error::{Error, ErrorKind, Result};
 use crate::grading::{self, quote};
 use crate::package::{AffectedFile, Package};
@@ -47,22 +47,10 @@ impl AffectedMap {
 pub async fn affected_map<S: Sandbox>(package: &Package, sandbox: &S) -> Result<AffectedMap> {
     let sb = |context: &'static str| move |e| Error::new(context, ErrorKind::Sandbox(e));
     sandbox.reset().await.map_err(sb("resetting the sandbox"))?;
-    for bug in package.graph().fix_order() {
-        let text = package
-            .solution(bug)
-            .expect("Package::load checked every solution");
-        apply_patch_text(sandbox, text, |_, _| Ok(()))
-            .await
-            .map_err(|(_, message)| {
-                Error::new(
-                    "building the affected-tests map",
-                    ErrorKind::Solution {
-                        bug: bug.to_string(),
-                        message,
-                    },
-                )
-            })?;
-    }
+    apply_fixes(package, sandbox, "building the affected-tests map", |_| {
+        true
+    })
+    .await?;
     let tmp = "\"${TMPDIR:-/tmp}\"";
     let mut line = format!(
         "printf '[run]\\nbranch = False\\n[json]\\nshow_contexts = True\\n' > {tmp}/debugenv-covrc && "

@@ -154,10 +154,10 @@ impl<S: Sandbox> Environment<S> {
             .reset()
             .await
             .map_err(|e| Error::new("resetting the sandbox", ErrorKind::Sandbox(e)))?;
-        let order = self.package.graph().fix_order();
-        for bug in order.into_iter().filter(|b| options.fixed.contains(b)) {
-            self.apply_solution(bug).await?;
-        }
+        apply_fixes(&self.package, &self.sandbox, "resetting", |b| {
+            options.fixed.contains(b)
+        })
+        .await?;
         let seed = options.seed.unwrap_or_else(rand::random);
         let mut episode = Episode {
             rng: StdRng::seed_from_u64(seed),
@@ -190,28 +190,6 @@ impl<S: Sandbox> Environment<S> {
             ))?;
         }
         Ok(observation)
-    }
-
-    /// Applies a bug's reference fix to the workspace.
-    async fn apply_solution(&self, bug: &BugId) -> Result<()> {
-        let text = self.package.solution(bug).ok_or_else(|| {
-            Error::new(
-                "applying a reference fix",
-                ErrorKind::Solution {
-                    bug: bug.to_string(),
-                    message: "no solutions/<ID>.patch".into(),
-                },
-            )
-        })?;
-        self.apply_patch(text, false).await.map_err(|(_, message)| {
-            Error::new(
-                "applying a reference fix",
-                ErrorKind::Solution {
-                    bug: bug.to_string(),
-                    message,
-                },
-            )
-        })
     }
 
     /// Plans a whole patch, then writes it: all or nothing.
@@ -265,18 +243,7 @@ impl<S: Sandbox> Environment<S> {
     /// Only when `reset` was not called or the episode is over.
     pub async fn step(&mut self, action: Action) -> Result<Step> {
         let started = Instant::now();
-        let Some(episode) = self.episode.as_mut() else {
-            return Err(Error::new(
-                "step",
-                ErrorKind::State("call reset before step".into()),
-            ));
-        };
-        if episode.done {
-            return Err(Error::new(
-                "step",
-                ErrorKind::State("the episode has ended; call reset".into()),
-            ));
-        }
+        let episode = self.open_episode()?;
         episode.step += 1;
         let result = self.act(&action).await;
         let sandbox_time = started.elapsed();
@@ -390,21 +357,26 @@ impl<S: Sandbox> Environment<S> {
         }
     }
 
-    async fn refuse(&mut self, code: ActionErrorCode, message: String) -> Result<Step> {
-        let Some(episode) = self.episode.as_mut() else {
-            return Err(Error::new(
+    /// The episode in progress, or why there is none to step.
+    fn open_episode(&mut self) -> Result<&mut Episode> {
+        match self.episode.as_mut() {
+            None => Err(Error::new(
                 "step",
                 ErrorKind::State("call reset before step".into()),
-            ));
-        };
-        if episode.done {
-            return Err(Error::new(
+            )),
+            Some(e) if e.done => Err(Error::new(
                 "step",
                 ErrorKind::State("the episode has ended; call reset".into()),
-            ));
+            )),
+            Some(e) => Ok(e),
         }
+    }
+
+    async fn refuse(&mut self, code: ActionErrorCode, message: String) -> Result<Step> {
+        let max_steps = self.package.spec().max_steps;
+        let episode = self.open_episode()?;
         episode.step += 1;
-        let truncated = episode.step >= self.package.spec().max_steps;
+        let truncated = episode.step >= max_steps;
         episode.done = truncated;
         let reward = episode.reward;
         let observation = self
@@ -997,6 +969,38 @@ pub(crate) async fn apply_patch_text<S: Sandbox>(
                 out.stderr_text().trim().to_owned(),
             ));
         }
+    }
+    Ok(())
+}
+
+/// Applies, in fix order, the reference fixes of the bugs `wanted` accepts.
+pub(crate) async fn apply_fixes<S: Sandbox>(
+    package: &Package,
+    sandbox: &S,
+    context: &str,
+    wanted: impl Fn(&BugId) -> bool,
+) -> Result<()> {
+    for bug in package
+        .graph()
+        .fix_order()
+        .into_iter()
+        .filter(|b| wanted(b))
+    {
+        let solution_error = |message: String| {
+            Error::new(
+                context,
+                ErrorKind::Solution {
+                    bug: bug.to_string(),
+                    message,
+                },
+            )
+        };
+        let text = package
+            .solution(bug)
+            .ok_or_else(|| solution_error("no solutions/<ID>.patch".into()))?;
+        apply_patch_text(sandbox, text, |_, _| Ok(()))
+            .await
+            .map_err(|(_, message)| solution_error(message))?;
     }
     Ok(())
 }

@@ -11,7 +11,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use tokio::sync::Mutex;
 
-use crate::env::apply_patch_text;
+use crate::env::apply_fixes;
 use crate::error::{Error, ErrorKind, Result};
 use crate::grading::{self, RunResult};
 use crate::package::Package;
@@ -354,24 +354,7 @@ async fn grade_state<S: Sandbox>(
         .reset()
         .await
         .map_err(|e| Error::new("verify: resetting a sandbox", ErrorKind::Sandbox(e)))?;
-    for bug in package.graph().fix_order() {
-        if fixed.contains(bug) {
-            let text = package
-                .solution(bug)
-                .expect("Package::load checked every solution");
-            apply_patch_text(sandbox, text, |_, _| Ok(()))
-                .await
-                .map_err(|(_, message)| {
-                    Error::new(
-                        "verify",
-                        ErrorKind::Solution {
-                            bug: bug.to_string(),
-                            message,
-                        },
-                    )
-                })?;
-        }
-    }
+    apply_fixes(package, sandbox, "verify", |b| fixed.contains(b)).await?;
     match grading::run(package, sandbox, rng, None).await? {
         RunResult::Verdict(o) => Ok((o.passed, o.extra)),
         RunResult::NoVerdict(reason, detail) => Err(Error::new(

@@ -1,5 +1,6 @@
 """The analytics query cache: values, invalidation, and its Redis connections."""
 import pytest
+import redis
 from django.conf import settings
 
 from apps.analytics import caching
@@ -21,8 +22,13 @@ def small_pool(settings):
 
 def _cache_clients(redis_admin):
     """Connections open on the analytics cache's Redis database, not counting our own."""
-    db = settings.ANALYTICS_CACHE["URL"].rsplit("/", 1)[1]
-    return len([c for c in redis_admin.client_list() if c.get("db") == db]) - 1
+    # Parsed the way redis-py parses it: `redis://host:port/3` and
+    # `unix:///path/redis.sock?db=3` both name database 3.
+    url = settings.ANALYTICS_CACHE["URL"]
+    db = str(redis.ConnectionPool.from_url(url).connection_kwargs.get("db", 0))
+    on_db = [c for c in redis_admin.client_list() if c.get("db") == db]
+    assert on_db, f"no client of Redis database {db} ({url}), not even this test's own"
+    return len(on_db) - 1
 
 
 def _boom():

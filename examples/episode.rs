@@ -14,8 +14,9 @@
 //! while it runs; at the end a summary table, the trajectory (JSON lines) and
 //! an SVG plot of reward and pass rate over the steps.
 //!
-//! Without `--package` it plays TalentFlow (`examples/talentflow`); while that
-//! package is incomplete it says why and plays the env crate's tiny package.
+//! Without `--package` it plays TalentFlow (`examples/talentflow`);
+//! `--package env/tests/fixtures/tiny` plays the env crate's tiny package
+//! (3 bugs, 12 tests, no services) in a few seconds.
 
 use std::error::Error;
 use std::path::{Path, PathBuf};
@@ -133,22 +134,11 @@ fn parse_args() -> Result<Args, String> {
     Ok(out)
 }
 
-/// The package to play: the one asked for, else TalentFlow, else (saying why) the tiny one.
+/// The package to play: the one asked for, else TalentFlow.
 fn choose_package(asked: Option<&Path>) -> Result<Package, Box<dyn Error>> {
-    if let Some(dir) = asked {
-        return Ok(Package::load(dir)?);
-    }
-    match talentflow::load() {
-        Ok(p) => Ok(p),
-        Err(e) => {
-            eprintln!("episode: TalentFlow cannot be played yet: {e}");
-            let tiny = talentflow::tiny_package_dir();
-            eprintln!(
-                "episode: playing the tiny package instead ({}); pass --package DIR to choose\n",
-                tiny.display()
-            );
-            Ok(Package::load(tiny)?)
-        }
+    match asked {
+        Some(dir) => Ok(Package::load(dir)?),
+        None => Ok(talentflow::load()?),
     }
 }
 
@@ -157,14 +147,11 @@ fn running_as_root() -> bool {
     std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
-/// A Python with pytest, pytest-cov and the project's requirements: an
-/// explicit one, or a venv made once (from Debian's python3 when root, so the
-/// sandboxes' private users can run it) and refreshed when the requirements change.
-fn provision_python(package: &Package, explicit: Option<String>) -> Result<String, Box<dyn Error>> {
-    if let Some(p) = explicit.or_else(|| std::env::var("DEBUGENV_PYTHON").ok()) {
-        return Ok(p);
-    }
-    let venv = match std::env::var_os("DEBUGENV_VENV") {
+/// The venv the tests run with: `$DEBUGENV_VENV`, else `/opt/debugenv/venv`
+/// as root (readable by the sandboxes' private users), else one in the
+/// user's cache directory.
+fn venv_dir() -> Result<PathBuf, Box<dyn Error>> {
+    Ok(match std::env::var_os("DEBUGENV_VENV") {
         Some(v) => PathBuf::from(v),
         None if running_as_root() => PathBuf::from("/opt/debugenv/venv"),
         None => {
@@ -174,8 +161,37 @@ fn provision_python(package: &Package, explicit: Option<String>) -> Result<Strin
                 .ok_or("neither XDG_CACHE_HOME nor HOME is set; pass --python")?;
             cache.join("debugenv/venv")
         }
-    };
+    })
+}
+
+fn run_checked(cmd: &mut std::process::Command) -> Result<(), Box<dyn Error>> {
+    let status = cmd.status().map_err(|e| format!("{cmd:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} failed with {status}").into())
+    }
+}
+
+/// A Python with pytest, pytest-cov and what the project needs: an explicit
+/// one (`--python`, `$DEBUGENV_PYTHON`), else a venv provisioned once and
+/// refreshed when its inputs change. A package that knows how to provision
+/// itself ships `scripts/provision.sh VENV` (TalentFlow does: its shipped
+/// requirements do not resolve, which is one of its bugs); otherwise the venv
+/// gets pytest, pytest-cov and the project's `requirements.txt`.
+fn provision_python(package: &Package, explicit: Option<String>) -> Result<String, Box<dyn Error>> {
+    if let Some(p) = explicit.or_else(|| std::env::var("DEBUGENV_PYTHON").ok()) {
+        return Ok(p);
+    }
+    let venv = venv_dir()?;
     let python = venv.join("bin/python");
+    let script = package.dir().join("scripts/provision.sh");
+    if script.exists() {
+        // The script is idempotent and says itself when there is nothing to do.
+        eprintln!("episode: provisioning the Python venv {}", venv.display());
+        run_checked(std::process::Command::new("bash").arg(&script).arg(&venv))?;
+        return Ok(python.display().to_string());
+    }
     let requirements = package.project_dir().join("requirements.txt");
     let wanted = format!(
         "pytest pytest-cov\n{}",
@@ -189,24 +205,18 @@ fn provision_python(package: &Package, explicit: Option<String>) -> Result<Strin
         "episode: provisioning the Python venv {} (once)...",
         venv.display()
     );
-    let run = |cmd: &mut std::process::Command| -> Result<(), Box<dyn Error>> {
-        let status = cmd.status().map_err(|e| format!("{cmd:?}: {e}"))?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(format!("{cmd:?} failed with {status}").into())
-        }
-    };
     if !python.exists() {
         let base = if Path::new("/usr/bin/python3").exists() {
             "/usr/bin/python3"
         } else {
             "python3"
         };
-        run(std::process::Command::new(base)
-            .arg("-m")
-            .arg("venv")
-            .arg(&venv))?;
+        run_checked(
+            std::process::Command::new(base)
+                .arg("-m")
+                .arg("venv")
+                .arg(&venv),
+        )?;
     }
     let mut pip = std::process::Command::new(&python);
     pip.args([
@@ -221,12 +231,14 @@ fn provision_python(package: &Package, explicit: Option<String>) -> Result<Strin
     if requirements.exists() {
         pip.arg("-r").arg(&requirements);
     }
-    run(&mut pip)?;
+    run_checked(&mut pip)?;
     if running_as_root() {
-        run(std::process::Command::new("chmod")
-            .arg("-R")
-            .arg("a+rX")
-            .arg(&venv))?;
+        run_checked(
+            std::process::Command::new("chmod")
+                .arg("-R")
+                .arg("a+rX")
+                .arg(&venv),
+        )?;
     }
     std::fs::write(&stamp, wanted)?;
     Ok(python.display().to_string())

@@ -6,12 +6,13 @@
 //! [`debugenv::Package::load`], the same code every package goes through.
 //!
 //! ```
-//! let dir = talentflow::package_dir();
-//! assert!(dir.ends_with("examples/talentflow"));
-//! // `talentflow::load()` returns every problem of the package at once while
-//! // its files are incomplete.
-//! let tiny = talentflow::tiny_package_dir();
-//! assert!(debugenv::Package::load(&tiny).is_ok());
+//! let package = talentflow::load().expect("TalentFlow loads");
+//! assert_eq!(package.spec().name, "talentflow");
+//! assert_eq!(package.graph().len(), 31);
+//! assert!(package.universe().len() >= 300);
+//!
+//! let tiny = debugenv::Package::load(talentflow::tiny_package_dir()).unwrap();
+//! assert_eq!(tiny.graph().len(), 3);
 //! ```
 //!
 //! Minimum supported Rust version: 1.85.

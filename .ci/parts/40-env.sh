@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # debugenv (env crate) extras: the tiny package's affected-tests map is fresh,
-# verify proves the tiny package, VecEnv throughput for N = 1, 2, 4, 8, and the
+# verify proves the tiny package and TalentFlow, VecEnv throughput for N = 1, 2, 4, 8, and the
 # env crate's Docker tests on the tiny package's image.
 # Writes its closing lines to $LOGDIR/summary-env.txt.
 set -Eeuo pipefail
@@ -20,6 +20,11 @@ BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/examples
 
 "$BIN/verify" "$TINY" --python "$PY" --jobs 2 --repeats 3 | tee "$LOGDIR/verify-tiny.txt"
 grep '^verify:' "$LOGDIR/verify-tiny.txt" | sed 's/^/tiny /' >> "$SUMMARY"
+
+# TalentFlow: shipped ~0%, all-fixed 100%, leave-one-out and sufficiency of all
+# 31 bugs, 5 repeated runs of the shipped and fixed states (two sandboxes).
+"$BIN/verify" examples/talentflow --python "$PY" --jobs 2 --repeats 5 | tee "$LOGDIR/verify-talentflow.txt"
+grep '^verify:' "$LOGDIR/verify-talentflow.txt" | sed 's/^/talentflow /' >> "$SUMMARY"
 
 "$BIN/throughput" "$TINY" --python "$PY" --steps 6 --n 1,2,4,8 | tee "$LOGDIR/throughput.txt"
 {

@@ -2,9 +2,10 @@
 """Run the whole TalentFlow suite N times in a row and check that every run
 gives every test the same outcome.
 
-    determinism.py [-n 20] [-- extra pytest arguments]
+    determinism.py [-n 20] [--project DIR] [-- extra pytest arguments]
 
-Run with the project's Python, with the services' env loaded (``source
+DIR defaults to the shipped ``project/``; pass a fixed copy
+(``scripts/fixed_copy.sh DIR``) to check the fixed state. Run with the project's Python, with the services' env loaded (``source
 STATE/services.env``). Prints one line per run (pytest's counts and wall
 time) and exits 1 if any test's outcome differs from the first run's.
 """
@@ -17,7 +18,7 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parent.parent / "project"
+SHIPPED = Path(__file__).resolve().parent.parent / "project"
 
 
 def outcomes(junit):
@@ -41,6 +42,7 @@ def outcomes(junit):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--runs", type=int, default=20)
+    parser.add_argument("--project", type=Path, default=SHIPPED, help="project directory (default: the shipped one)")
     parser.add_argument("pytest_args", nargs="*")
     args = parser.parse_args()
     first = None
@@ -52,7 +54,7 @@ def main():
             start = time.monotonic()
             done = subprocess.run(
                 [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}", *args.pytest_args],
-                cwd=PROJECT, capture_output=True, text=True,
+                cwd=args.project, capture_output=True, text=True,
             )
             wall = time.monotonic() - start
             walls.append(wall)

@@ -5,19 +5,22 @@
     gen_tests_json.py --check    exit 1 (with a diff summary) when tests.json is stale
     gen_tests_json.py --summary  print counts per category and per bug
 
-Run it with the project's Python (the debugenv venv). Collection does not touch
-the database or Redis. Every node id gets its category (the directory under
+Run it with the project's Python (the debugenv venv). It collects the fully
+fixed project (``--project DIR``, default: a fresh ``scripts/fixed_copy.sh``
+copy in a temporary directory): the shipped project cannot start. Collection
+does not touch the database or Redis. Every node id gets its category (the directory under
 ``tests/``) and the bug ids of its ``bug_<id>`` markers, upper-cased.
 """
 import argparse
 import json
 import os
+import subprocess
 import sys
+import tempfile
 from collections import Counter
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent
-PROJECT = PACKAGE / "project"
 OUTPUT = PACKAGE / "tests.json"
 CATEGORIES = ("unit", "integration", "system", "security")
 
@@ -30,11 +33,11 @@ class _Collector:
         self.items = list(session.items)
 
 
-def collect():
+def collect(project):
     import pytest
 
-    os.chdir(PROJECT)
-    sys.path.insert(0, str(PROJECT))
+    os.chdir(project)
+    sys.path.insert(0, str(project))
     collector = _Collector()
     code = pytest.main(["--collect-only", "-p", "no:terminal", "-p", "no:randomly"], plugins=[collector])
     if code != 0:
@@ -77,8 +80,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail when tests.json is stale")
     parser.add_argument("--summary", action="store_true", help="print counts per category and bug")
+    parser.add_argument("--project", type=Path, help="the fixed project (default: a fresh fixed copy)")
     args = parser.parse_args()
-    doc = collect()
+    if args.project is None:
+        tmp = tempfile.TemporaryDirectory(prefix="talentflow-fixed-")
+        args.project = Path(tmp.name) / "project"
+        subprocess.run(["bash", str(PACKAGE / "scripts" / "fixed_copy.sh"), str(args.project)],
+                       check=True, stdout=subprocess.DEVNULL)
+    doc = collect(args.project.resolve())
     text = render(doc)
     if args.summary:
         summary(doc)

@@ -1,33 +1,52 @@
 #!/usr/bin/env bash
-# Fill a local wheelhouse with binary wheels of every pin in requirements.txt,
-# so that the image build and the offline resolver tests
-# (tests/integration/test_requirements.py, TALENTFLOW_WHEELHOUSE) work without
-# network access.
+# Fill the offline wheelhouse of TalentFlow's requirement tests
+# (tests/integration/test_requirements.py) and of the image builds.
 #
-#   wheelhouse.sh [DIR] [EXTRA_REQUIREMENTS_FILE...]
+#   scripts/wheelhouse.sh DIR REQUIREMENTS
 #
-# DIR defaults to $TALENTFLOW_WHEELHOUSE, else /opt/debugenv/wheelhouse. Uses
-# the pip of $PYTHON (default: the debugenv venv's python, else python3).
-# Idempotent: a wheelhouse that already satisfies the pins is left as it is.
+# REQUIREMENTS is the FIXED project's requirements.txt (scripts/fixed_copy.sh):
+# the shipped one does not resolve. Besides its pins the wheelhouse gets the
+# wheels of scripts/wheelhouse-extra.txt, which the shipped pins name (S9's
+# python-dateutil 2.8.2 makes a genuine resolver conflict offline; D2's
+# psycopg2 pair resolves). psycopg2 has no Linux wheel on the index: it is
+# built from its sdist (needs gcc, pg_config and the libpq and Python headers:
+# build-essential, libpq-dev, python3-dev). Uses $PYTHON's pip (default: the
+# python3 on PATH). Idempotent: a complete wheelhouse is left as it is.
 set -Eeuo pipefail
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-DIR=${1:-${TALENTFLOW_WHEELHOUSE:-/opt/debugenv/wheelhouse}}
-shift || true
-VENV=${DEBUGENV_VENV:-/opt/debugenv/venv}
-PYTHON=${PYTHON:-$([ -x "$VENV/bin/python" ] && echo "$VENV/bin/python" || command -v python3)}
-REQ=$HERE/project/requirements.txt
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+DIR=${1:?usage: wheelhouse.sh DIR REQUIREMENTS}
+REQ=${2:?usage: wheelhouse.sh DIR REQUIREMENTS}
+PYTHON=${PYTHON:-python3}
+EXTRA=$HERE/wheelhouse-extra.txt
+pip=("$PYTHON" -m pip --disable-pip-version-check)
 mkdir -p "$DIR"
-args=(-r "$REQ")
-for extra in "$@"; do args+=(-r "$extra"); done
-# Already complete? (offline dry run against the wheelhouse alone)
-if "$PYTHON" -m pip install --dry-run --no-index --find-links "$DIR" --ignore-installed \
-        --quiet --disable-pip-version-check "${args[@]}" >/dev/null 2>&1; then
+complete() {
+    "${pip[@]}" install --dry-run --no-index --find-links "$DIR" --ignore-installed --quiet -r "$REQ" \
+        >/dev/null 2>&1 || return 1
+    local spec
+    while read -r spec; do
+        spec=${spec%%#*}
+        spec=${spec// /}
+        [ -n "$spec" ] || continue
+        "${pip[@]}" download --no-index --find-links "$DIR" --no-deps --quiet -d "$DIR/.check" "$spec" \
+            >/dev/null 2>&1 || return 1
+    done <"$EXTRA"
+}
+if complete; then
+    rm -rf "$DIR/.check"
     echo "wheelhouse: $DIR already complete"
     exit 0
 fi
-"$PYTHON" -m pip download --quiet --disable-pip-version-check --only-binary=:all: \
-    --dest "$DIR" "${args[@]}"
-"$PYTHON" -m pip install --dry-run --no-index --find-links "$DIR" --ignore-installed \
-    --quiet --disable-pip-version-check "${args[@]}" \
-    || { echo "wheelhouse: $DIR does not resolve the requirements offline" >&2; exit 1; }
+"${pip[@]}" download --quiet --only-binary=:all: --dest "$DIR" -r "$REQ"
+while read -r spec; do
+    spec=${spec%%#*}
+    spec=${spec// /}
+    [ -n "$spec" ] || continue
+    if ! "${pip[@]}" download --quiet --only-binary=:all: --no-deps --dest "$DIR" "$spec" 2>/dev/null; then
+        echo "wheelhouse: building $spec from its sdist"
+        "${pip[@]}" wheel --quiet --use-pep517 --no-deps --wheel-dir "$DIR" "$spec"
+    fi
+done <"$EXTRA"
+complete || { echo "wheelhouse: $DIR does not resolve $REQ and the extras offline" >&2; exit 1; }
+rm -rf "$DIR/.check"
 echo "wheelhouse: $DIR ready ($(ls "$DIR" | wc -l) files)"

@@ -25,7 +25,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
-from apps.common.helpers import normalize_email
+from apps.common.helpers.text import normalize_email
 from apps.common.hooks import checkpoint
 from apps.common.http import opener
 
@@ -148,8 +148,7 @@ def rotate_refresh(raw):
     try:
         with transaction.atomic():
             token = (
-                RefreshToken.objects.select_for_update(of=("self",))
-                .select_related("user", "impersonator")
+                RefreshToken.objects.select_related("user", "impersonator")
                 .filter(jti=claims["jti"])
                 .first()
             )
@@ -300,7 +299,7 @@ def fetch_userinfo(provider_token):
 
 def complete_authorization(state, code, nonce):
     """Finish the login: returns ``(user, redirect_to)``."""
-    row = consume_state(state, nonce)
+    redirect_to = OAuthState.objects.filter(state=state).values_list("redirect_to", flat=True).first() or "/"
     if not code:
         raise AuthError("missing code parameter", status=400)
     info = fetch_userinfo(exchange_code(code))
@@ -310,4 +309,4 @@ def complete_authorization(state, code, nonce):
     user = User.objects.filter(email__iexact=email).select_related("company").first()
     if user is None or not user.is_active:
         raise AuthError("no active TalentFlow account for this e-mail", status=403)
-    return user, row.redirect_to
+    return user, redirect_to

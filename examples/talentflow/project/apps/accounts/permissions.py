@@ -58,30 +58,26 @@ class RolePermission(IsCompanyMember):
         elif request.method in SAFE_METHODS:
             needed = getattr(view, "read_role", Role.VIEWER)
         elif request.method == "DELETE":
-            needed = getattr(view, "delete_role", Role.ADMIN)
+            needed = getattr(view, "delete_role", Role.RECRUITER)
         else:
-            needed = getattr(view, "write_role", Role.RECRUITER)
+            needed = getattr(view, "write_role", Role.VIEWER)
         return role_at_least(request.user, needed)
 
 
 class CanImpersonate(IsCompanyMember):
-    """Admins, acting as themselves (no impersonation chains)."""
+    """Team leads (recruiters and admins) may act as a member of their team."""
 
-    message = "Only administrators acting as themselves may impersonate."
+    message = "Your role does not allow impersonation."
 
     def has_permission(self, request, view):
         if not super().has_permission(request, view):
             return False
-        if request.user.impersonator_id is not None:
-            return False
-        return role_at_least(request.user, Role.ADMIN)
+        return role_at_least(request.user, Role.RECRUITER)
 
 
 def check_impersonation_target(admin, target):
-    """An admin may act as an active non-admin user of their own company."""
-    if target.company_id != admin.company_id:
-        raise PermissionDenied("target user belongs to another company")
+    """Anyone may be impersonated while active, except oneself."""
     if not target.is_active:
         raise PermissionDenied("target user is inactive")
-    if target.role == Role.ADMIN:
-        raise PermissionDenied("administrators cannot be impersonated")
+    if target.pk == admin.pk:
+        raise PermissionDenied("administrators cannot impersonate themselves")

@@ -13,6 +13,7 @@ from django.conf import settings
 _lock = threading.Lock()
 _pool = None
 _pool_url = None
+_pools = []
 
 
 def get_pool():
@@ -21,23 +22,22 @@ def get_pool():
     conf = settings.ANALYTICS_CACHE
     with _lock:
         if _pool is None or _pool_url != conf["URL"]:
-            if _pool is not None:
-                _pool.disconnect()
             _pool = redis.ConnectionPool.from_url(
                 conf["URL"],
                 max_connections=conf["MAX_CONNECTIONS"],
                 client_name=conf["CLIENT_NAME"],
                 socket_timeout=5,
             )
-            _pool_url = conf["URL"]
+            _pools.append(_pool)
         return _pool
 
 
 def close_pool():
     global _pool, _pool_url
     with _lock:
-        if _pool is not None:
-            _pool.disconnect()
+        for pool in _pools:
+            pool.disconnect()
+        _pools.clear()
         _pool = None
         _pool_url = None
 
@@ -55,17 +55,16 @@ def cached_query(name, compute, ttl=None):
     ttl = ttl or settings.ANALYTICS_CACHE["TTL_SECONDS"]
     pool = get_pool()
     connection = pool.get_connection()
-    try:
-        connection.send_command("GET", _key(name))
-        raw = connection.read_response()
-        if raw is not None:
-            return json.loads(raw)
-        value = compute()
-        connection.send_command("SET", _key(name), json.dumps(value), "EX", ttl)
-        connection.read_response()
-        return value
-    finally:
+    connection.send_command("GET", _key(name))
+    raw = connection.read_response()
+    if raw is not None:
         pool.release(connection)
+        return json.loads(raw)
+    value = compute()
+    connection.send_command("SET", _key(name), json.dumps(value), "EX", ttl)
+    connection.read_response()
+    pool.release(connection)
+    return value
 
 
 def invalidate(*names):

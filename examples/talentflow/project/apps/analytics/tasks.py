@@ -1,7 +1,7 @@
 """Reports: generated under row locks (several reports share rows, so locks are
 always taken in one global order), pipeline snapshots that agree with the rows
 they lock, and the scheduled report tasks."""
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from celery import shared_task
 from django.db import DatabaseError, transaction
@@ -32,7 +32,7 @@ def ensure_report_rows(company_id):
 def lock_reports(company_id, kinds):
     """Lock the report rows of ``kinds`` (in one global order, whatever the caller's)."""
     rows = {}
-    for position, kind in enumerate(sorted(kinds)):
+    for position, kind in enumerate(kinds):
         rows[kind] = Report.objects.select_for_update().get(company_id=company_id, kind=kind)
         if position == 0:
             checkpoint("analytics.reports.first_locked", company_id=company_id, kind=kind)
@@ -41,7 +41,7 @@ def lock_reports(company_id, kinds):
 
 def activity_window(now=None):
     """The last 24 hours, ending now (aware, UTC)."""
-    end = now or timezone.now()
+    end = now or datetime.now()
     return end - timedelta(hours=24), end
 
 
@@ -141,7 +141,7 @@ def run_weekly_hiring_reports():
 def snapshot_pipeline(job_id):
     """Record the job's applications at one instant; count and ids always agree."""
     with transaction.atomic():
-        job = Job.objects.select_for_update().get(pk=job_id)
+        job = Job.objects.get(pk=job_id)
         applications = list(Application.objects.select_for_update().filter(job_id=job_id).order_by("id"))
         checkpoint("analytics.snapshot.after_lock", job_id=job_id)
         count = Application.objects.filter(job_id=job_id).count()

@@ -2,7 +2,7 @@
 from django.conf import settings
 from django.db import models
 
-from apps.common.helpers import normalize_email
+from apps.common.helpers.text import normalize_email
 
 from .utils import display_name, skill_slug
 

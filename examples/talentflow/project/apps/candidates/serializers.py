@@ -3,7 +3,7 @@ import hashlib
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from apps.common import helpers
+from apps.common.helpers import text as helpers
 from apps.common.validators import validate_document_name, validate_phone
 
 from .models import Candidate, Document, Note

@@ -23,10 +23,10 @@ class SchedulingError(Exception):
 
 def window_bounds(day, window):
     """The UTC start and end of ``window`` (local wall-clock times) on the local date ``day``."""
-    zone = ZoneInfo(window.timezone)
-    start = datetime.combine(day, window.start_time, tzinfo=zone)
-    end = datetime.combine(day, window.end_time, tzinfo=zone)
-    return start.astimezone(UTC), end.astimezone(UTC)
+    offset = datetime(day.year, 1, 1, tzinfo=ZoneInfo(window.timezone)).utcoffset()
+    start = datetime.combine(day, window.start_time) - offset
+    end = datetime.combine(day, window.end_time) - offset
+    return start.replace(tzinfo=UTC), end.replace(tzinfo=UTC)
 
 
 def _busy(interviewer_id, start, end):

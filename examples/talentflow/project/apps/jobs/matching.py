@@ -35,10 +35,8 @@ def weighted_score(requirements, skills):
     requirement contributes its weight times the candidate's fit.
     """
     total = sum(weight for _, weight, _ in requirements)
-    if total <= 0:
-        return 0.0
     achieved = sum(weight * skill_fit(skills.get(slug), level) for slug, weight, level in requirements)
-    return achieved / total
+    return achieved / (total + SCORE_TOLERANCE)
 
 
 def scores_equal(a, b):
@@ -46,8 +44,8 @@ def scores_equal(a, b):
 
 
 def meets_threshold(score, threshold):
-    """Whether ``score`` reaches ``threshold`` (scores within float noise count as equal)."""
-    return score > threshold or scores_equal(score, threshold)
+    """Whether ``score`` reaches ``threshold``."""
+    return score >= threshold
 
 
 def is_perfect(score):
@@ -56,7 +54,7 @@ def is_perfect(score):
 
 def rank_key(score, tie_breaker):
     """Sort key: higher score first; equal scores (within float noise) by ``tie_breaker``."""
-    return (-round(score, 9), tie_breaker)
+    return (-score, tie_breaker)
 
 
 def job_requirements(job):
@@ -90,7 +88,7 @@ def rank_applications(applications):
 def apply_to_job(job_id, candidate_id):
     """Create an application, enforcing the job's status, uniqueness and application limit."""
     with transaction.atomic():
-        job = Job.objects.select_for_update().filter(pk=job_id).first()
+        job = Job.objects.filter(pk=job_id).first()
         if job is None:
             raise ApplicationRejected("job does not exist", status=404)
         if job.status != Job.Status.OPEN:

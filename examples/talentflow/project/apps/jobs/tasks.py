@@ -8,7 +8,7 @@ from .matching import meets_threshold, rank_key, weighted_score
 from .models import Application, Job
 
 
-@shared_task(name="jobs.score_application")
+@shared_task(name="jobs.score_application", ignore_result=True)
 def score_application(payload):
     """Score one application; ``payload`` holds everything needed (no database access)."""
     requirements = [tuple(r) for r in payload["requirements"]]

@@ -11,11 +11,11 @@ from django.core.exceptions import ImproperlyConfigured
 
 TALENTFLOW_ENV = os.environ.get("TALENTFLOW_ENV", "development").strip().lower()
 
-if TALENTFLOW_ENV == "production":
-    from .production import *  # noqa: F401,F403
-elif TALENTFLOW_ENV == "testing":
+if TALENTFLOW_ENV == "testing":
     from .testing import *  # noqa: F401,F403
-elif TALENTFLOW_ENV == "development":
+elif TALENTFLOW_ENV in ("development", "production"):
+    if TALENTFLOW_ENV == "production":
+        from .production import *  # noqa: F401,F403
     from .development import *  # noqa: F401,F403
 else:
     raise ImproperlyConfigured(

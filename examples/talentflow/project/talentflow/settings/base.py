@@ -12,23 +12,13 @@ from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
-
 
 def env_bool(name, default=False):
     """Read a boolean environment variable (1/0, true/false, yes/no, on/off)."""
     raw = os.environ.get(name)
     if raw is None:
         return default
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ImproperlyConfigured(
-        f"{name}={raw!r} is not a boolean; use 1/0, true/false, yes/no or on/off"
-    )
+    return bool(raw.strip())
 
 
 def env_int(name, default):
@@ -120,15 +110,13 @@ TEMPLATES = [
     },
 ]
 
-# Database: one PostgreSQL, persistent connections that are health-checked
-# before reuse, so a connection the server dropped is replaced transparently.
+# Database: one PostgreSQL, persistent connections (no reconnect per request).
 DATABASES = {
     "default": {
         **database_from_url(
             os.environ.get("DATABASE_URL", "postgres://talentflow@127.0.0.1:5432/talentflow")
         ),
-        "CONN_MAX_AGE": env_int("DB_CONN_MAX_AGE", 60),
-        "CONN_HEALTH_CHECKS": True,
+        "CONN_MAX_AGE": env_int("DB_CONN_MAX_AGE", None),
     }
 }
 
@@ -171,7 +159,7 @@ REST_FRAMEWORK = {
 # Celery: Redis broker and result backend. Django and Celery share one clock.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", f"{REDIS_URL}/1")
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", f"{REDIS_URL}/2")
-CELERY_TIMEZONE = TIME_ZONE
+CELERY_TIMEZONE = "America/New_York"
 CELERY_ENABLE_UTC = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

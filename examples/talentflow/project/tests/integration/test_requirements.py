@@ -1,7 +1,8 @@
 """requirements.txt resolved offline against the local wheelhouse, as the image build does.
 
-The wheelhouse directory comes from ``TALENTFLOW_WHEELHOUSE`` (see
-``scripts/wheelhouse.sh``).
+The wheelhouse directory is ``TALENTFLOW_WHEELHOUSE``, else ``wheelhouse/``
+inside the running venv (``sys.prefix``), where the package's provisioning
+script puts it.
 """
 import hashlib
 import base64
@@ -37,8 +38,9 @@ def _requirement_lines():
 
 @pytest.fixture(scope="module")
 def resolution(tmp_path_factory):
-    wheelhouse = os.environ.get("TALENTFLOW_WHEELHOUSE")
-    assert wheelhouse and Path(wheelhouse).is_dir(), "TALENTFLOW_WHEELHOUSE must name the wheelhouse directory"
+    # The venv's own wheelhouse unless TALENTFLOW_WHEELHOUSE names another.
+    wheelhouse = os.environ.get("TALENTFLOW_WHEELHOUSE") or str(Path(sys.prefix) / "wheelhouse")
+    assert Path(wheelhouse).is_dir(), f"no wheelhouse directory at {wheelhouse} (TALENTFLOW_WHEELHOUSE)"
     report = tmp_path_factory.mktemp("pip") / "report.json"
     done = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--dry-run", "--no-index", "--find-links", wheelhouse,

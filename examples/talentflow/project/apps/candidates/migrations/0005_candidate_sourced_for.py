@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0001_initial'),
-        ('candidates', '0004_backfill_email_normalized'),
+        ('candidates', '0004_backfill_normalized_email'),
         ('jobs', '0001_initial'),
     ]
 

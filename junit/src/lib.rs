@@ -63,6 +63,7 @@
 
 mod attrs;
 mod error;
+mod fast;
 mod guard;
 mod model;
 mod options;

@@ -11,6 +11,7 @@ use quick_xml::events::{BytesRef, BytesStart, Event};
 
 use crate::attrs::{self, EscapeError, RawAttr, resolve_entity};
 use crate::error::{Error, ErrorKind, Limit, Position, shorten};
+use crate::fast::{self, NAME_BYTE, fast_value};
 use crate::guard::Guarded;
 use crate::model::{
     Counts, DeclaredCounts, Detail, DetailKind, Outcome, Property, Rerun, RerunKind, Root,
@@ -673,11 +674,30 @@ impl<R: BufRead> JunitReader<R> {
         let Some((len, empty)) = fast_case_attrs(&self.ctx, &mut self.case, data) else {
             return false;
         };
-        self.xml.get_mut().consume(len);
-        self.skipped += len as u64;
         if empty {
+            self.xml.get_mut().consume(len);
+            self.skipped += len as u64;
+            self.finish_case();
+            return true;
+        }
+        let depth = self.stack.len();
+        if let Some(end) = fast::case_children(&self.ctx.options, &mut self.case, data, len, depth)
+        {
+            self.xml.get_mut().consume(end);
+            self.skipped += end as u64;
             self.finish_case();
         } else {
+            // Back to the state after the start tag.
+            let case = &mut self.case;
+            case.failures.clear();
+            case.errors.clear();
+            case.skipped = None;
+            case.reruns.clear();
+            case.properties.clear();
+            case.system_out = None;
+            case.system_err = None;
+            self.xml.get_mut().consume(len);
+            self.skipped += len as u64;
             // Its children and end tag come through the general path.
             self.stack.push(Frame::Case);
             self.open_name(b"testcase");
@@ -1294,38 +1314,16 @@ fn reset_case(case: &mut TestCase, offset: u64, suite: Option<usize>) {
     case.system_err = None;
 }
 
-/// Bytes allowed in an attribute name on the fast path.
-const NAME_BYTE: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        t[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'.';
-        b += 1;
-    }
-    t
-};
-
-/// An attribute value as text, unescaped if it contains a reference (it
-/// cannot unless `escaped`: its tag contains a `&`); `None` if it cannot be
-/// unescaped.
-fn fast_value(text: &str, escaped: bool) -> Option<Cow<'_, str>> {
-    if escaped && attrs::find_byte(b'&', text.as_bytes()).is_some() {
-        attrs::unescape(text).ok()
-    } else {
-        Some(Cow::Borrowed(text))
-    }
-}
-
 /// Read `<testcase ATTRS/>` or `<testcase ATTRS>` at the start of `data`
 /// into `case` (already reset) and return its length and whether it is
 /// empty (`/>`), or `None` unless the tag is complete in
 /// `data` and plain: every name made of ASCII letters, digits, `_`, `-` and
-/// `.` (no prefix), every value quoted, the tag UTF-8, with `name`, no
-/// duplicate, no more than 8 unknown names nor than `max_attributes`, and
-/// every value it uses read without error or general parsing (numbers and times as
-/// [`attrs::fast_u64`] and [`attrs::fast_seconds`] read them; references
-/// known). On such a tag the general path (quick-xml's `Empty` or `Start` event, then
+/// `.` (no prefix), every value quoted, every value it uses UTF-8 (unknown
+/// attributes ASCII), with `name`, no duplicate, no more than 8 unknown
+/// names nor than `max_attributes`, and every value it uses read without
+/// error or general parsing (numbers and times as [`attrs::fast_u64`] and
+/// [`attrs::fast_seconds`] read them; references known). On such a tag the
+/// general path (quick-xml's `Empty` or `Start` event, then
 /// [`attrs::tokenize`] and `JunitReader::case`) finds the same tokens and
 /// fills the case identically; for anything else it runs instead, after
 /// `None` left `case` partly filled (`JunitReader::case` resets or
@@ -1352,11 +1350,11 @@ fn fast_case_attrs(ctx: &Ctx, case: &mut TestCase, data: &[u8]) -> Option<(usize
     let mut unknown: [&[u8]; 8] = [&[]; 8];
     let mut unknowns = 0;
     let mut count = 0;
-    // Values used, as (bit, start, end), applied once the tag is known to
-    // be UTF-8 (one check for the whole tag is cheaper than one per value).
-    let mut used = [(0u16, 0usize, 0usize); 8];
-    let mut uses = 0;
     let (end, empty) = loop {
+        // Usually exactly one space.
+        if data.get(i) == Some(&b' ') {
+            i += 1;
+        }
         while i < n && matches!(data[i], b' ' | b'\t' | b'\r' | b'\n') {
             i += 1;
         }
@@ -1396,8 +1394,9 @@ fn fast_case_attrs(ctx: &Ctx, case: &mut TestCase, data: &[u8]) -> Option<(usize
             return None;
         }
         let value_start = i + 2;
-        let len = attrs::find_byte(quote, data.get(value_start..)?)?;
-        i = value_start + len + 1;
+        let scan = fast::scan_value(data.get(value_start..)?, quote)?;
+        let raw = &data[value_start..value_start + scan.len];
+        i = value_start + scan.len + 1;
         count += 1;
         if count > ctx.options.limits.max_attributes {
             return None;
@@ -1414,6 +1413,7 @@ fn fast_case_attrs(ctx: &Ctx, case: &mut TestCase, data: &[u8]) -> Option<(usize
             b"assertions" => ASSERTIONS,
             _ => {
                 if key.is_empty()
+                    || scan.non_ascii
                     || !key.iter().all(|&b| NAME_BYTE[usize::from(b)])
                     || unknowns == unknown.len()
                     || unknown[..unknowns].contains(&key)
@@ -1429,26 +1429,25 @@ fn fast_case_attrs(ctx: &Ctx, case: &mut TestCase, data: &[u8]) -> Option<(usize
             return None;
         }
         seen |= bit;
-        used[uses] = (bit, value_start, value_start + len);
-        uses += 1;
+        match bit {
+            LINE => case.line = Some(attrs::fast_u64_bytes(raw)?),
+            TIME => case.time = Some(attrs::fast_seconds_bytes(raw)?),
+            ASSERTIONS => case.assertions = Some(attrs::fast_u64_bytes(raw)?),
+            _ => {
+                let text = fast::text_of(raw, scan.non_ascii)?;
+                let v = fast_value(text, scan.amp)?;
+                match bit {
+                    NAME => set(&mut case.name, &v),
+                    CLASSNAME => set_opt(&mut case.classname, &v),
+                    FILE => set_opt(&mut case.file, &v),
+                    TIMESTAMP => set_opt(&mut case.timestamp, &v),
+                    _ => set_opt(&mut case.status, &v),
+                }
+            }
+        }
     };
     if seen & NAME == 0 {
         return None;
-    }
-    let tag = std::str::from_utf8(&data[..end]).ok()?;
-    let escaped = memchr::memchr(b'&', tag.as_bytes()).is_some();
-    for &(bit, a, b) in &used[..uses] {
-        let text = &tag[a..b];
-        match bit {
-            NAME => set(&mut case.name, &fast_value(text, escaped)?),
-            CLASSNAME => set_opt(&mut case.classname, &fast_value(text, escaped)?),
-            FILE => set_opt(&mut case.file, &fast_value(text, escaped)?),
-            LINE => case.line = Some(attrs::fast_u64_bytes(text.as_bytes())?),
-            TIME => case.time = Some(attrs::fast_seconds_bytes(text.as_bytes())?),
-            TIMESTAMP => set_opt(&mut case.timestamp, &fast_value(text, escaped)?),
-            STATUS => set_opt(&mut case.status, &fast_value(text, escaped)?),
-            _ => case.assertions = Some(attrs::fast_u64_bytes(text.as_bytes())?),
-        }
     }
     for (bit, slot) in [
         (CLASSNAME, &mut case.classname),

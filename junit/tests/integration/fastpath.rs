@@ -277,3 +277,150 @@ proptest! {
         }
     }
 }
+
+/// Children of a `<testcase>` for the whole-case fast path: each with the
+/// text pieces spliced in at `{}`; plain ones it reads, and others it must
+/// leave to the general path (unknown or misplaced elements, duplicate or
+/// prefixed attributes, unknown references, a nested element, a property
+/// without a name).
+const CHILDREN: &[&str] = &[
+    "<failure message=\"m &amp; n&#10;\" type=\"AssertionError\">{}</failure>",
+    "<failure/>",
+    "<failure></failure>",
+    "<error message='e'>{}</error>",
+    "<skipped type=\"pytest.xfail\" message=\"x\"/>",
+    "<skipped message=\"s\">{}</skipped>",
+    "<system-out>{}</system-out>",
+    "<system-err>{}</system-err>",
+    "<system-out/>",
+    "<system-out >{}</system-out>",
+    "<properties><property name=\"p\" value=\"v\"/><property name=\"q\">{}</property></properties>",
+    "<properties>\n  <property name=\"r\" value=\"&lt;1&gt;\" />\n</properties>",
+    "<properties/>",
+    "<property name=\"x\"/>",
+    "<flakyFailure message=\"f\">{}</flakyFailure>",
+    "<failure message=\"m\" message=\"dup\"/>",
+    "<failure xsi:type=\"t\"/>",
+    "<failure message='m' extra=\"&#x41;\">{}</failure>",
+    "<failure message=\"bad &bogus;\"/>",
+    "<failure message=\"na\u{ef}ve \u{1f600}\"/>",
+    "<properties><property value=\"no name\"/></properties>",
+    "<failure message=\"m\">{}<b>x</b></failure>",
+    "<failure message=\"m\">{}</failure >",
+    "<failure message=\"m\">{}</error>",
+    "<skipped/><skipped message=\"second\"/>",
+];
+
+/// What comes between two children.
+const GAPS: &[&str] = &["", "\n    ", "<!-- c -->", "stray", "&amp;", "&bogus;"];
+
+/// Parsers with every limit the fast path must respect set low, and the
+/// option that drops outputs.
+fn parsers() -> Vec<Parser> {
+    let mut out = Vec::new();
+    for mode in [Mode::Strict, Mode::Tolerant] {
+        let b = || Parser::builder().mode(mode);
+        out.push(b().build().expect("valid"));
+        out.push(b().skip_output(true).build().expect("valid"));
+        out.push(b().max_depth(3).build().expect("valid"));
+        out.push(b().max_depth(4).build().expect("valid"));
+        out.push(b().max_properties(1).build().expect("valid"));
+        out.push(b().max_reruns(1).build().expect("valid"));
+        out.push(b().max_text_bytes(12).build().expect("valid"));
+        out.push(b().max_attributes(1).build().expect("valid"));
+    }
+    out
+}
+
+/// The same document read from one buffer (fast paths wherever they
+/// apply), through a one-byte buffer (never) and through a 61-byte buffer
+/// (sometimes, switching paths in the middle of cases).
+fn check_all_paths(doc: &[u8]) -> Result<(), TestCaseError> {
+    for parser in parsers() {
+        let fast = parser.parse_partial(doc);
+        let slow = parser.parse_partial(BufReader::with_capacity(1, doc));
+        let mixed = parser.parse_partial(BufReader::with_capacity(61, doc));
+        let options = parser.options();
+        prop_assert_eq!(&fast.report, &slow.report, "{:?}", options);
+        prop_assert_eq!(&mixed.report, &slow.report, "{:?}", options);
+        let error = |e: Option<debugenv_junit::Error>| e.map(|e| e.to_string());
+        let slow_error = error(slow.error);
+        prop_assert_eq!(error(fast.error), slow_error.clone(), "{:?}", options);
+        prop_assert_eq!(error(mixed.error), slow_error, "{:?}", options);
+        prop_assert_eq!(
+            stream(&parser, doc),
+            stream(&parser, BufReader::with_capacity(1, doc)),
+            "{:?}",
+            options
+        );
+    }
+    Ok(())
+}
+
+type WholeCase = (Vec<(usize, usize)>, Vec<usize>);
+
+fn whole_document(cases: &[WholeCase]) -> Vec<u8> {
+    let mut doc = b"<testsuites><testsuite name=\"s\">".to_vec();
+    for (children, texts) in cases {
+        let text: Vec<u8> = texts
+            .iter()
+            .flat_map(|&t| TEXTS[t].iter().copied())
+            .collect();
+        doc.extend_from_slice(b"<testcase classname=\"c\" name=\"t\" time=\"0.5\">");
+        for &(child, gap) in children {
+            doc.extend_from_slice(GAPS[gap].as_bytes());
+            let mut parts = CHILDREN[child].split("{}");
+            doc.extend_from_slice(parts.next().unwrap_or_default().as_bytes());
+            for part in parts {
+                doc.extend_from_slice(&text);
+                doc.extend_from_slice(part.as_bytes());
+            }
+        }
+        doc.extend_from_slice(b"</testcase>");
+    }
+    doc.extend_from_slice(b"</testsuite></testsuites>");
+    doc
+}
+
+#[test]
+fn whole_cases_take_the_fast_path_and_read_the_same() {
+    // Every child alone, with a text of every kind.
+    for child in 0..CHILDREN.len() {
+        for gap in 0..GAPS.len() {
+            let doc = whole_document(&[(vec![(child, gap), (0, 0)], vec![0, 2, 4, 10, 13])]);
+            check_all_paths(&doc).expect("same results");
+        }
+    }
+    let doc = whole_document(&[(vec![(0, 0), (6, 1), (7, 0), (10, 1)], vec![0, 2, 3, 11])]);
+    check_all_paths(&doc).expect("same results");
+    let report = Parser::new().parse(&doc[..]).expect("valid");
+    let case = &report.cases[0];
+    let text = "plain<>&\"'\n";
+    assert_eq!(case.failures[0].message.as_deref(), Some("m & n\n"));
+    assert_eq!(
+        case.failures[0].kind_attr.as_deref(),
+        Some("AssertionError")
+    );
+    assert_eq!(case.failures[0].text.as_deref(), Some(text));
+    assert_eq!(case.system_out.as_deref(), Some(text));
+    assert_eq!(case.system_err.as_deref(), Some(text));
+    assert_eq!(case.properties.len(), 2);
+    assert_eq!(case.properties[1].value, text);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn whole_cases_read_the_same_on_every_path(
+        cases in proptest::collection::vec(
+            (
+                proptest::collection::vec((0..CHILDREN.len(), 0..GAPS.len()), 0..5),
+                proptest::collection::vec(0..TEXTS.len(), 0..5),
+            ),
+            1..4,
+        ),
+    ) {
+        check_all_paths(&whole_document(&cases))?;
+    }
+}

@@ -71,6 +71,9 @@ struct Episode {
     files: BTreeMap<String, u64>,
     /// Targeted gradings since the last full one.
     targeted_since_full: u32,
+    /// Whether the state the last grading kept (`tests.reuse_args`) may be
+    /// reused: only edits happened since a grading with a verdict.
+    reusable: bool,
     done: bool,
 }
 
@@ -168,6 +171,7 @@ impl<S: Sandbox> Environment<S> {
             reward: 0.0,
             files: BTreeMap::new(),
             targeted_since_full: 0,
+            reusable: false,
             done: false,
         };
         let (graded, mut timings) = self.grade(&mut episode, None, None).await?;
@@ -248,6 +252,10 @@ impl<S: Sandbox> Environment<S> {
         let result = self.act(&action).await;
         let sandbox_time = started.elapsed();
         let mut episode = self.episode.take().expect("checked above");
+        if matches!(action, Action::Run { .. } | Action::RunTests { .. }) {
+            // A command may have changed what the last grading kept.
+            episode.reusable = false;
+        }
 
         let submit = matches!(action, Action::Submit);
         let mut info = StepInfo {
@@ -578,11 +586,17 @@ impl<S: Sandbox> Environment<S> {
         };
         let run = match restored {
             Ok(_) => {
+                let state = if selection.is_some() && episode.reusable {
+                    grading::State::Reuse
+                } else {
+                    grading::State::Fresh
+                };
                 let first = grading::run(
                     &self.package,
                     &self.sandbox,
                     &mut episode.rng,
                     selection.as_deref(),
+                    state,
                 )
                 .await;
                 // Redo in full when a module failed to import (its other
@@ -603,7 +617,14 @@ impl<S: Sandbox> Environment<S> {
                 };
                 if redo {
                     kind = GradingKind::Full;
-                    grading::run(&self.package, &self.sandbox, &mut episode.rng, None).await
+                    grading::run(
+                        &self.package,
+                        &self.sandbox,
+                        &mut episode.rng,
+                        None,
+                        grading::State::Fresh,
+                    )
+                    .await
                 } else {
                     first
                 }
@@ -632,8 +653,10 @@ impl<S: Sandbox> Environment<S> {
                     .grade(Verdict::NoVerdict)
                     .map_err(|e| Error::new("grading", e.into()))?;
                 graded.verdict = Some((reason, detail));
+                episode.reusable = false;
             }
             RunResult::Verdict(outcomes) => {
+                episode.reusable = true;
                 timings.tests = outcomes.tests_time.as_secs_f64();
                 timings.parse = outcomes.parse_time.as_secs_f64();
                 let mut passed = episode.passed.clone();

@@ -289,6 +289,17 @@ fn shipped_files(
     Ok(())
 }
 
+/// Which of the package's state-keeping arguments a grading run gets
+/// (`tests.reuse_args` / `tests.fresh_args`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum State {
+    /// Rebuild what earlier runs kept (every full grading, and after anything
+    /// but edits).
+    Fresh,
+    /// Reuse what the previous grading kept (targeted, after edits only).
+    Reuse,
+}
+
 /// Runs the whole universe (or `selection`: node ids whose outcomes are
 /// wanted; the others are reported as not run) with canaries.
 pub(crate) async fn run<S: Sandbox>(
@@ -296,6 +307,7 @@ pub(crate) async fn run<S: Sandbox>(
     sandbox: &S,
     rng: &mut impl Rng,
     selection: Option<&[usize]>,
+    state: State,
 ) -> Result<RunResult> {
     let spec = package.spec();
     let universe = package.universe();
@@ -325,6 +337,14 @@ pub(crate) async fn run<S: Sandbox>(
     // The sweep again, in the same shell that then runs pytest: no process
     // of the agent is alive while the tests run.
     let mut line = format!("{}; {}", sweep_line(), pytest_line(package, Some(&junit)));
+    let state_args = match state {
+        State::Fresh => &spec.tests.fresh_args,
+        State::Reuse => &spec.tests.reuse_args,
+    };
+    for a in state_args {
+        line.push(' ');
+        line.push_str(&quote(a));
+    }
     match selection {
         None => {
             for c in &spec.tests.categories {

@@ -83,6 +83,11 @@
 //! plugins = ["pytest_django.plugin"]  # loaded by name (autoload is disabled)
 //! args = ["--ds=app.settings.test"]   # appended to the harness's options
 //! env = { DJANGO_SETTINGS_MODULE = "app.settings.test" }
+//! affected = "affected.json"          # file -> tests map of targeted gradings (default; used if present)
+//! full_on = ["**/migrations/**"]      # changed paths that force a full grading (default: settings,
+//!                                     # migrations, conftest.py, __init__.py, manage.py, requirements)
+//! reuse_args = ["--reuse-db"]         # targeted gradings after edits only: reuse what the last kept
+//! fresh_args = ["--reuse-db", "--create-db"]  # every other grading: rebuild it, keep it
 //!
 //! [[tests.categories]]                # at least one; every universe test is in one
 //! name = "unit"

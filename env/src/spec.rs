@@ -56,6 +56,15 @@ pub struct TestsSpec {
     pub env: BTreeMap<String, String>,
     /// Extra pytest arguments appended to the harness's own.
     pub args: Vec<String>,
+    /// Extra pytest arguments of a targeted grading that may reuse state the
+    /// previous grading left (e.g. pytest-django's `["--reuse-db"]`): used
+    /// only when nothing but `Edit`/`Patch` happened since a grading that ran
+    /// with `fresh_args` or `reuse_args`.
+    pub reuse_args: Vec<String>,
+    /// Extra pytest arguments of every other grading (every full one, and a
+    /// targeted one after a `Run`, `RunTests`, reset or no-verdict): rebuild
+    /// that state and keep it for the next (e.g. `["--reuse-db", "--create-db"]`).
+    pub fresh_args: Vec<String>,
     /// The categories, in order; every universe test belongs to one.
     pub categories: Vec<CategorySpec>,
 }
@@ -393,6 +402,8 @@ impl Walker<'_> {
                     plugins: Vec::new(),
                     env: BTreeMap::new(),
                     args: Vec::new(),
+                    reuse_args: Vec::new(),
+                    fresh_args: Vec::new(),
                     categories: Vec::new(),
                 }
             }
@@ -472,6 +483,8 @@ impl Walker<'_> {
                 "plugins",
                 "env",
                 "args",
+                "reuse_args",
+                "fresh_args",
                 "categories",
             ],
         );
@@ -502,6 +515,8 @@ impl Walker<'_> {
         }
         let plugins = self.strings(t, "plugins");
         let args = self.strings(t, "args");
+        let reuse_args = self.strings(t, "reuse_args");
+        let fresh_args = self.strings(t, "fresh_args");
         let mut env = BTreeMap::new();
         if let Some((e, _)) = self.table(t, "env") {
             for (k, v) in e.iter() {
@@ -574,6 +589,8 @@ impl Walker<'_> {
             plugins,
             env,
             args,
+            reuse_args,
+            fresh_args,
             categories,
         }
     }

@@ -99,3 +99,84 @@ fn changes_outside_the_map_force_a_full_grading() {
         env.close().await.expect("close");
     });
 }
+
+/// `tests.reuse_args` go to targeted gradings after edits only; every other
+/// grading (reset, full, targeted after a `Run`) gets `tests.fresh_args`.
+/// Each deselects a different test, so the outcomes show which one ran.
+#[test]
+fn reuse_args_only_after_edits_fresh_args_otherwise() {
+    block_on(async {
+        let dir = tempfile::tempdir().expect("tempdir");
+        crate::package::copy_dir(&crate::common::tiny_dir(), dir.path());
+        let toml = dir.path().join("environment.toml");
+        let text = std::fs::read_to_string(&toml).expect("environment.toml");
+        let text = text.replacen(
+            "full_every = 5\n",
+            "full_every = 1000\nreuse_args = [\"-k\", \"not test_mean\"]\n\
+             fresh_args = [\"-k\", \"not test_variance\"]\n",
+            1,
+        );
+        std::fs::write(&toml, text).expect("write");
+        let package = std::sync::Arc::new(
+            debugenv::Package::load(dir.path())
+                .expect("loads with reuse_args and fresh_args")
+                .with_python(crate::common::python()),
+        );
+        let spec = &package.spec().tests;
+        assert_eq!(spec.reuse_args, ["-k", "not test_mean"]);
+        assert_eq!(spec.fresh_args, ["-k", "not test_variance"]);
+        let id = |name: &str| {
+            package
+                .universe()
+                .position(&format!("tests/unit/test_stats.py::{name}"))
+                .expect("in the universe")
+        };
+        let (mean, variance) = (id("test_mean"), id("test_variance"));
+        let fixed = fixed_content(&package, "calc/stats.py", &["T1", "T2"]);
+        let mut env = env_for(package.clone()).await;
+        env.reset(ResetOptions::seeded(34)).await.expect("reset");
+
+        // After the reset's (fresh) grading, an edit: targeted, reusing.
+        let step = env
+            .step(Action::Edit {
+                file: "calc/stats.py".into(),
+                content: fixed.clone(),
+            })
+            .await
+            .expect("edit");
+        assert_eq!(step.info.grading, GradingKind::Targeted);
+        assert!(
+            !env.passed().expect("an episode")[mean],
+            "reuse_args deselected test_mean"
+        );
+        assert!(
+            env.passed().expect("an episode")[variance],
+            "test_variance ran and passed"
+        );
+
+        // A command may have changed what the last grading kept: fresh.
+        env.step(Action::Run {
+            command: "true".into(),
+            timeout_seconds: None,
+        })
+        .await
+        .expect("run");
+        let step = env
+            .step(Action::Edit {
+                file: "calc/stats.py".into(),
+                content: format!("{fixed}\n# touched\n"),
+            })
+            .await
+            .expect("edit");
+        assert_eq!(step.info.grading, GradingKind::Targeted);
+        assert!(
+            env.passed().expect("an episode")[mean],
+            "fresh_args let test_mean run"
+        );
+        assert!(
+            !env.passed().expect("an episode")[variance],
+            "fresh_args deselected test_variance"
+        );
+        env.close().await.expect("close");
+    });
+}

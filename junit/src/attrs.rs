@@ -207,38 +207,39 @@ pub(crate) fn fast_seconds(s: &str) -> Option<f64> {
 }
 
 /// [`fast_seconds`] of raw bytes (only ASCII digits and `.` are accepted).
+#[inline]
 pub(crate) fn fast_seconds_bytes(b: &[u8]) -> Option<f64> {
     const POW10: [f64; 16] = [
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
     ];
+    const NO_DOT: usize = usize::MAX;
     if b.is_empty() || b.len() > 16 {
         return None;
     }
+    // At most 16 digits: the mantissa cannot overflow.
     let mut mantissa = 0u64;
-    let mut digits = 0usize;
-    let mut frac: Option<usize> = None;
-    for &c in b {
-        if c == b'.' {
-            if frac.is_some() {
-                return None;
-            }
-            frac = Some(0);
-            continue;
-        }
+    let mut dot = NO_DOT;
+    for (k, &c) in b.iter().enumerate() {
         let d = c.wrapping_sub(b'0');
-        if d > 9 {
+        if d <= 9 {
+            mantissa = mantissa * 10 + u64::from(d);
+        } else if c == b'.' && dot == NO_DOT {
+            dot = k;
+        } else {
             return None;
         }
-        mantissa = mantissa * 10 + u64::from(d);
-        digits += 1;
-        if let Some(f) = &mut frac {
-            *f += 1;
-        }
     }
+    let (digits, frac) = if dot == NO_DOT {
+        (b.len(), 0)
+    } else {
+        (b.len() - 1, b.len() - dot - 1)
+    };
     if digits == 0 || digits > 15 {
         return None;
     }
-    Some(mantissa as f64 / POW10[frac.unwrap_or(0)])
+    // Below 10^16 < 2^63: the signed conversion is exact and cheaper.
+    let mantissa = mantissa as i64;
+    Some(mantissa as f64 / POW10[frac])
 }
 
 /// Why a value could not be unescaped.

@@ -122,15 +122,26 @@ pub(crate) fn text_of(bytes: &[u8], non_ascii: bool) -> Option<&str> {
     Some(s)
 }
 
-/// An attribute value as text, unescaped if it contains a reference (it
-/// cannot unless `escaped`: its tag contains a `&`); `None` if it cannot be
-/// unescaped.
-#[inline]
-pub(crate) fn fast_value(text: &str, escaped: bool) -> Option<Cow<'_, str>> {
-    if escaped && attrs::find_byte(b'&', text.as_bytes()).is_some() {
-        attrs::unescape(text).ok()
-    } else {
-        Some(Cow::Borrowed(text))
+/// An attribute of a child tag.
+#[derive(Debug, Clone, Copy, Default)]
+struct ChildAttr<'a> {
+    key: &'a [u8],
+    /// The raw value, still escaped.
+    value: &'a [u8],
+    /// See [`Scan`].
+    amp: bool,
+    non_ascii: bool,
+}
+
+impl ChildAttr<'_> {
+    /// The value as text, unescaped if needed.
+    fn text(&self) -> Option<String> {
+        let text = text_of(self.value, self.non_ascii)?;
+        if self.amp {
+            attrs::unescape(text).ok().map(Cow::into_owned)
+        } else {
+            Some(text.to_owned())
+        }
     }
 }
 
@@ -140,15 +151,13 @@ const MAX_CHILD_ATTRS: usize = 8;
 /// The attributes of a plain child tag: `data[i..]` follows the element
 /// name. Every name made of [`NAME_BYTE`]s, every value quoted, no
 /// duplicate, at most [`MAX_CHILD_ATTRS`] and `max`. Returns the index after
-/// the tag, whether it is empty (`/>`), and the attributes as
-/// (name, value start, value end).
-#[allow(clippy::type_complexity)]
+/// the tag, whether it is empty (`/>`), and the attributes.
 fn child_attrs(
     data: &[u8],
     mut i: usize,
     max: usize,
-) -> Option<(usize, bool, [(&[u8], usize, usize); MAX_CHILD_ATTRS], usize)> {
-    let mut out: [(&[u8], usize, usize); MAX_CHILD_ATTRS] = [(&[], 0, 0); MAX_CHILD_ATTRS];
+) -> Option<(usize, bool, [ChildAttr<'_>; MAX_CHILD_ATTRS], usize)> {
+    let mut out = [ChildAttr::default(); MAX_CHILD_ATTRS];
     let mut n = 0;
     // The element name must end with whitespace, `/` or `>`.
     if !matches!(data.get(i)?, b' ' | b'\t' | b'\r' | b'\n' | b'/' | b'>') {
@@ -171,7 +180,7 @@ fn child_attrs(
             || !key.iter().all(|&b| NAME_BYTE[usize::from(b)])
             || n == MAX_CHILD_ATTRS
             || n >= max
-            || out[..n].iter().any(|a| a.0 == key)
+            || out[..n].iter().any(|a| a.key == key)
         {
             return None;
         }
@@ -180,10 +189,15 @@ fn child_attrs(
             return None;
         }
         let value_start = i + 2;
-        let len = attrs::find_byte(quote, data.get(value_start..)?)?;
-        out[n] = (key, value_start, value_start + len);
+        let scan = scan_value(data.get(value_start..)?, quote)?;
+        out[n] = ChildAttr {
+            key,
+            value: &data[value_start..value_start + scan.len],
+            amp: scan.amp,
+            non_ascii: scan.non_ascii,
+        };
         n += 1;
-        i = value_start + len + 1;
+        i = value_start + scan.len + 1;
     }
 }
 
@@ -208,12 +222,15 @@ fn text(data: &[u8], i: usize, out: Option<&mut String>, room: usize) -> Option<
     if let Some(out) = out.as_deref_mut() {
         out.reserve(s.len());
     }
+    // Line ends are normalised run by run, as quick-xml's text events are;
+    // most texts have no `\r` at all.
+    let has_cr = memchr::memchr(b'\r', s.as_bytes()).is_some();
     let mut rest = s;
     loop {
-        let amp = memchr::memchr(b'&', rest.as_bytes());
+        let amp = attrs::find_byte(b'&', rest.as_bytes());
         let run = &rest[..amp.unwrap_or(rest.len())];
         if let Some(out) = out.as_deref_mut() {
-            if memchr::memchr(b'\r', run.as_bytes()).is_some() {
+            if has_cr && run.contains('\r') {
                 out.push_str(&run.replace("\r\n", "\n").replace('\r', "\n"));
             } else {
                 out.push_str(run);
@@ -222,12 +239,11 @@ fn text(data: &[u8], i: usize, out: Option<&mut String>, room: usize) -> Option<
         let Some(amp) = amp else {
             return Some(lt);
         };
-        // A reference: `&name;` with no `&` before the `;`.
+        // A reference: `&name;` with no `&` before the `;` (names are short:
+        // a longer one is not known anyway).
         let after = &rest[amp + 1..];
-        let semi = memchr::memchr2(b';', b'&', after.as_bytes())?;
-        if after.as_bytes()[semi] != b';' {
-            return None;
-        }
+        let window = &after.as_bytes()[..after.len().min(12)];
+        let semi = attrs::find_byte(b';', window)?;
         let c = resolve_entity(&after[..semi])?;
         if let Some(out) = out.as_deref_mut() {
             out.push(c);
@@ -242,13 +258,6 @@ fn end_tag(data: &[u8], i: usize, name: &[u8]) -> Option<usize> {
     let n = name.len();
     (rest.len() > n + 2 && &rest[..2] == b"</" && &rest[2..2 + n] == name && rest[2 + n] == b'>')
         .then_some(i + n + 3)
-}
-
-/// An attribute value used by the caller: its text, unescaped if needed.
-fn value(data: &[u8], a: usize, b: usize) -> Option<Cow<'_, str>> {
-    let raw = &data[a..b];
-    let s = std::str::from_utf8(raw).ok()?;
-    fast_value(s, memchr::memchr(b'&', raw).is_some())
 }
 
 /// Read the children and the end tag of the `<testcase>` whose start tag
@@ -318,10 +327,10 @@ pub(crate) fn case_children(
 fn detail(options: &Options, data: &[u8], i: usize, name: &[u8]) -> Option<(usize, Detail)> {
     let (mut i, empty, attrs, n) = child_attrs(data, i, options.limits.max_attributes)?;
     let mut detail = Detail::default();
-    for &(key, a, b) in &attrs[..n] {
-        match key {
-            b"message" => detail.message = Some(value(data, a, b)?.into_owned()),
-            b"type" => detail.kind_attr = Some(value(data, a, b)?.into_owned()),
+    for attr in &attrs[..n] {
+        match attr.key {
+            b"message" => detail.message = Some(attr.text()?),
+            b"type" => detail.kind_attr = Some(attr.text()?),
             _ => {}
         }
     }
@@ -406,10 +415,10 @@ fn properties(
         let (next, empty, attrs, n) = child_attrs(data, i + 9, limits.max_attributes)?;
         let mut name = None;
         let mut value_attr = None;
-        for &(key, a, b) in &attrs[..n] {
-            match key {
-                b"name" => name = Some(value(data, a, b)?.into_owned()),
-                b"value" => value_attr = Some(value(data, a, b)?.into_owned()),
+        for attr in &attrs[..n] {
+            match attr.key {
+                b"name" => name = Some(attr.text()?),
+                b"value" => value_attr = Some(attr.text()?),
                 _ => {}
             }
         }

@@ -11,7 +11,7 @@ use quick_xml::events::{BytesRef, BytesStart, Event};
 
 use crate::attrs::{self, EscapeError, RawAttr, resolve_entity};
 use crate::error::{Error, ErrorKind, Limit, Position, shorten};
-use crate::fast::{self, NAME_BYTE, fast_value};
+use crate::fast::{self, NAME_BYTE};
 use crate::guard::Guarded;
 use crate::model::{
     Counts, DeclaredCounts, Detail, DetailKind, Outcome, Property, Rerun, RerunKind, Root,
@@ -1351,11 +1351,15 @@ fn fast_case_attrs(ctx: &Ctx, case: &mut TestCase, data: &[u8]) -> Option<(usize
     let mut unknowns = 0;
     let mut count = 0;
     let (end, empty) = loop {
-        // Usually exactly one space.
+        // Usually exactly one space, then a name (no byte of a name, nor
+        // `/` or `>`, is at or below the space).
         if data.get(i) == Some(&b' ') {
             i += 1;
         }
-        while i < n && matches!(data[i], b' ' | b'\t' | b'\r' | b'\n') {
+        while data.get(i).is_some_and(|&b| b <= b' ') {
+            if !matches!(data[i], b' ' | b'\t' | b'\r' | b'\n') {
+                return None;
+            }
             i += 1;
         }
         match data.get(i)? {
@@ -1394,7 +1398,20 @@ fn fast_case_attrs(ctx: &Ctx, case: &mut TestCase, data: &[u8]) -> Option<(usize
             return None;
         }
         let value_start = i + 2;
-        let scan = fast::scan_value(data.get(value_start..)?, quote)?;
+        let scan = if known & (LINE | TIME) != 0 {
+            // Numbers are short (longer ones are not read here anyway): a
+            // byte loop beats the word scan, and only digits and `.` are
+            // accepted below, so `&` and non-ASCII bytes need no flag.
+            let window = data.get(value_start..n.min(value_start + 20))?;
+            let len = window.iter().position(|&b| b == quote)?;
+            fast::Scan {
+                len,
+                amp: false,
+                non_ascii: false,
+            }
+        } else {
+            fast::scan_value(data.get(value_start..)?, quote)?
+        };
         let raw = &data[value_start..value_start + scan.len];
         i = value_start + scan.len + 1;
         count += 1;
@@ -1435,7 +1452,11 @@ fn fast_case_attrs(ctx: &Ctx, case: &mut TestCase, data: &[u8]) -> Option<(usize
             ASSERTIONS => case.assertions = Some(attrs::fast_u64_bytes(raw)?),
             _ => {
                 let text = fast::text_of(raw, scan.non_ascii)?;
-                let v = fast_value(text, scan.amp)?;
+                let v = if scan.amp {
+                    attrs::unescape(text).ok()?
+                } else {
+                    Cow::Borrowed(text)
+                };
                 match bit {
                     NAME => set(&mut case.name, &v),
                     CLASSNAME => set_opt(&mut case.classname, &v),

@@ -39,6 +39,14 @@ impl<R: BufRead> Guarded<R> {
         self.budget = self.max;
     }
 
+    /// [`consume`](BufRead::consume) `amt` bytes the caller has checked to
+    /// contain no `\n` (so the line count stays as it is).
+    pub(crate) fn consume_single_line(&mut self, amt: usize) {
+        self.inner.consume(amt);
+        self.consumed += amt as u64;
+        self.budget = self.budget.saturating_sub(amt);
+    }
+
     /// Line and column of `offset`, which must lie on the current line (it is
     /// the start of the event being read; the bytes between it and `consumed`
     /// are at most a `<`).
@@ -110,6 +118,16 @@ mod tests {
         assert_eq!(g.line, 3);
         assert_eq!(g.line_start, 6);
         assert_eq!(g.line_col(7), (3, 2));
+    }
+
+    #[test]
+    fn single_line_consumption_keeps_the_line_and_the_budget() {
+        let mut g = Guarded::new(&b"ab\ncdef"[..], 6);
+        g.consume(3);
+        g.consume_single_line(2);
+        assert_eq!((g.consumed, g.line, g.line_start), (5, 2, 3));
+        assert_eq!(g.line_col(5), (2, 3));
+        assert_eq!(g.fill_buf().expect("budget left"), b"e");
     }
 
     #[test]

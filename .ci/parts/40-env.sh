@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# debugenv (env crate) extras: the tiny package's affected-tests map is fresh,
+# debugenv (env crate) extras: the tiny package's and TalentFlow's affected-tests maps are fresh,
 # verify proves the tiny package and TalentFlow, VecEnv throughput for N = 1, 2, 4, 8, and the
 # env crate's Docker tests on the tiny package's image.
 # Writes its closing lines to $LOGDIR/summary-env.txt.
@@ -17,6 +17,7 @@ cargo build -q --release --locked -p debugenv --examples
 BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/examples
 
 "$BIN/affected" "$TINY" --python "$PY" --check | tee -a "$SUMMARY"
+"$BIN/affected" examples/talentflow --python "$PY" --check | tee -a "$SUMMARY"
 
 "$BIN/verify" "$TINY" --python "$PY" --jobs 2 --repeats 3 | tee "$LOGDIR/verify-tiny.txt"
 grep '^verify:' "$LOGDIR/verify-tiny.txt" | sed 's/^/tiny /' >> "$SUMMARY"

@@ -74,6 +74,10 @@ struct Episode {
     /// Whether the state the last grading kept (`tests.reuse_args`) may be
     /// reused: only edits happened since a grading with a verdict.
     reusable: bool,
+    /// Whether every module could be collected at the last grading. A test
+    /// that could not be collected has no outcome a targeted grading could
+    /// keep: the next grading is full.
+    collected: bool,
     done: bool,
 }
 
@@ -172,6 +176,7 @@ impl<S: Sandbox> Environment<S> {
             files: BTreeMap::new(),
             targeted_since_full: 0,
             reusable: false,
+            collected: false,
             done: false,
         };
         let (graded, mut timings) = self.grade(&mut episode, None, None).await?;
@@ -535,12 +540,13 @@ impl<S: Sandbox> Environment<S> {
 
     /// The tests a targeted grading re-runs after `changed` paths changed, or
     /// `None` for a full grading: when the package has no affected-tests map,
-    /// a full grading is due (`full_every`), or a path is not plain
-    /// application Python the map knows (settings, migrations, protected or
-    /// new files, anything else).
+    /// a full grading is due (`full_every`), the last grading could not
+    /// collect every module, or a path is not plain application Python the
+    /// map knows (settings, migrations, protected or new files, anything else).
     fn selection(&self, episode: &Episode, changed: &[String]) -> Option<Vec<usize>> {
         let p = &self.package;
         if !p.has_affected_map()
+            || !episode.collected
             || changed.is_empty()
             || episode.targeted_since_full + 1 >= p.spec().tests.full_every
         {
@@ -657,6 +663,7 @@ impl<S: Sandbox> Environment<S> {
             }
             RunResult::Verdict(outcomes) => {
                 episode.reusable = true;
+                episode.collected = !outcomes.collection_errors;
                 timings.tests = outcomes.tests_time.as_secs_f64();
                 timings.parse = outcomes.parse_time.as_secs_f64();
                 let mut passed = episode.passed.clone();

@@ -180,3 +180,42 @@ fn reuse_args_only_after_edits_fresh_args_otherwise() {
         env.close().await.expect("close");
     });
 }
+
+/// A module that could not be collected has no outcome to keep: the grading
+/// after one that met a collection error is full, whatever changed.
+#[test]
+fn the_grading_after_a_collection_error_is_full() {
+    block_on(async {
+        let package = std::sync::Arc::new(tiny().as_ref().clone().with_full_every(1000));
+        let fixed = fixed_content(&package, "calc/stats.py", &["T1"]);
+        let text = fixed_content(&package, "calc/text.py", &[]);
+        let mut env = env_for(package).await;
+        env.reset(ResetOptions::seeded(35)).await.expect("reset");
+        let mut kinds = Vec::new();
+        for (file, content) in [
+            ("calc/stats.py", fixed.clone()),                   // targeted
+            ("calc/text.py", "import no_such_module\n".into()), // collection error: redone in full
+            ("calc/text.py", text), // full: the last grading was incomplete
+            ("calc/stats.py", format!("{fixed}\n# 2\n")), // targeted again
+        ] {
+            let step = env
+                .step(Action::Edit {
+                    file: file.into(),
+                    content,
+                })
+                .await
+                .expect("step");
+            kinds.push(step.info.grading);
+        }
+        assert_eq!(
+            kinds,
+            [
+                GradingKind::Targeted,
+                GradingKind::Full,
+                GradingKind::Full,
+                GradingKind::Targeted
+            ]
+        );
+        env.close().await.expect("close");
+    });
+}

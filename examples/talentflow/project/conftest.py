@@ -64,14 +64,16 @@ def django_db_setup(
         from pytest_django.fixtures import _disable_migrations
 
         _disable_migrations()
-    keepdb = django_db_keepdb and not django_db_createdb
+    # As pytest-django: --reuse-db keeps the database afterwards, and with
+    # --create-db it is made afresh first.
     with django_db_blocker.unblock():
         config = setup_databases(
             verbosity=request.config.option.verbose, interactive=False,
-            aliases={"default"}, serialized_aliases=set(), keepdb=keepdb,
+            aliases={"default"}, serialized_aliases=set(),
+            keepdb=django_db_keepdb and not django_db_createdb,
         )
     yield
-    if not keepdb:
+    if not django_db_keepdb:
         with django_db_blocker.unblock():
             teardown_databases(config, verbosity=request.config.option.verbose)
 

@@ -638,11 +638,13 @@ impl<R: BufRead> JunitReader<R> {
     /// `<testcase ...>` start tag directly in a suite: when the reader's
     /// buffer holds the whole tag and it is plain (see [`fast_case_attrs`]),
     /// read it straight from the buffer, skipping quick-xml's event copy and
-    /// the generic dispatch, and consume it; a childless case is complete,
-    /// otherwise its children and end tag follow through the general path.
-    /// Anything else (or any doubt) returns `false` with nothing consumed,
-    /// and the general path reads the same bytes, so results and errors are
-    /// those of the general path.
+    /// the generic dispatch, and consume it; a childless case is complete.
+    /// The children and end tag of another case are read the same way in
+    /// the same go ([`fast::case_children`]) when they are plain and in the
+    /// buffer; otherwise only the start tag is consumed and they follow
+    /// through the general path. Anything else (or any doubt) returns
+    /// `false` with nothing consumed, and the general path reads the same
+    /// bytes, so results and errors are those of the general path.
     fn fast_case(&mut self) -> bool {
         let suite = match self.stack.last() {
             Some(Frame::Suite(s)) => Some(s.suite.index),

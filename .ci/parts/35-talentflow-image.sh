@@ -78,32 +78,26 @@ fi
 TOTAL=$("$PY" -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["tests"]))' "$PKG/tests.json")
 [ "$TOTAL" -gt 0 ] || fail "tests.json lists no tests"
 
-# Build contexts: copies of the package layout with the wheels in image/.
+# Build contexts (image/make-context.sh): copies of the package layout with
+# the venv's wheelhouse and pytest-cov's wheels, downloaded once for both.
 mapfile -t cov < <("$PY" -m pip freeze --all 2>/dev/null | grep -iE '^(pytest-cov|coverage)==')
 [ "${#cov[@]}" -eq 2 ] || fail "$VENV has no pytest-cov and coverage to pin the images' to"
-mkdir -p "$WORK/wheels"
 "$PY" -m pip download -q --disable-pip-version-check --only-binary=:all: --no-deps \
-    -d "$WORK/wheels/extra-wheels" "${cov[@]}" || fail "cannot download the wheels of ${cov[*]}"
-make_context() { # DIR DOCKERFILE
-    mkdir -p "$1/scripts"
-    cp "$2" "$1/Dockerfile"
-    cp -r "$PKG/image" "$1/image"
-    rm -rf "$1/image/wheelhouse" "$1/image/extra-wheels"
-    cp -r "$VENV/wheelhouse" "$1/image/wheelhouse"
-    cp -r "$WORK/wheels/extra-wheels" "$1/image/extra-wheels"
-    cp "$PKG/scripts/wheelhouse.sh" "$PKG/scripts/wheelhouse-extra.txt" "$1/scripts/"
-}
-make_context "$WORK/ctx-test" "$PKG/Dockerfile"
-cp -r "$PKG/project" "$WORK/ctx-test/project"
-find "$WORK/ctx-test/project" -name __pycache__ -prune -exec rm -rf {} +
-make_context "$WORK/ctx-env" "$PKG/image/Dockerfile"
+    -d "$WORK/extra-wheels" "${cov[@]}" || fail "cannot download the wheels of ${cov[*]}"
+export TALENTFLOW_EXTRA_WHEELS=$WORK/extra-wheels DEBUGENV_VENV=$VENV
+bash "$PKG/image/make-context.sh" test "$WORK/ctx-test" || fail "cannot make the test image's build context"
+bash "$PKG/image/make-context.sh" env "$WORK/ctx-env" || fail "cannot make the environment image's build context"
 
 # ---- images -------------------------------------------------------------
 build() { # CONTEXT TAG
-    local t0=$SECONDS
+    local t0=$SECONDS prev now
+    prev=$(docker image inspect -f '{{.Id}}' "$2" 2>/dev/null || true)
     cargo run -q --locked -p debugenv-sandbox --bin debugenv-sandbox -- build-image "$1" "$2" \
         2>&1 | tee -a "$LOGDIR/talentflow-image-build.log" || return 1
     echo "$2 built in $((SECONDS - t0)) s (cached images are reused)" >>"$SUMMARY"
+    # The version this build replaced, now untagged (kept while in use).
+    now=$(docker image inspect -f '{{.Id}}' "$2")
+    if [ -n "$prev" ] && [ "$prev" != "$now" ]; then docker rmi "$prev" >/dev/null 2>&1 || true; fi
 }
 : >"$LOGDIR/talentflow-image-build.log"
 build "$WORK/ctx-test" "$TEST_IMAGE" || fail "building $TEST_IMAGE failed (see talentflow-image-build.log)"

@@ -1418,13 +1418,14 @@ fn fast_case_attrs(ctx: &Ctx, case: &mut TestCase, data: &[u8]) -> Option<(usize
         let scan = if known & (LINE | TIME) != 0 {
             // Numbers are short (longer ones are not read here anyway): a
             // byte loop beats the word scan, and only digits and `.` are
-            // accepted below, so `&` and non-ASCII bytes need no flag.
+            // accepted below, so `&` needs no flag; `non_ascii` is set so
+            // that the value could never skip a UTF-8 check as text.
             let window = data.get(value_start..n.min(value_start + 20))?;
             let len = window.iter().position(|&b| b == quote)?;
             fast::Scan {
                 len,
                 amp: false,
-                non_ascii: false,
+                non_ascii: true,
             }
         } else {
             fast::scan_value(data.get(value_start..)?, quote)?

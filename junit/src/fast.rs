@@ -123,7 +123,7 @@ pub(crate) fn text_of(bytes: &[u8], non_ascii: bool) -> Option<&str> {
 }
 
 /// An attribute of a child tag.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 struct ChildAttr<'a> {
     key: &'a [u8],
     /// The raw value, still escaped.
@@ -150,14 +150,16 @@ const MAX_CHILD_ATTRS: usize = 8;
 
 /// The attributes of a plain child tag: `data[i..]` follows the element
 /// name. Every name made of [`NAME_BYTE`]s, every value quoted, no
-/// duplicate, at most [`MAX_CHILD_ATTRS`] and `max`. Returns the index after
-/// the tag, whether it is empty (`/>`), and the attributes.
-fn child_attrs(
-    data: &[u8],
+/// duplicate, at most [`MAX_CHILD_ATTRS`] and `max`. Calls `f` with each
+/// attribute in turn (its `None` gives up) and returns the index after the
+/// tag and whether it is empty (`/>`).
+fn child_attrs<'a>(
+    data: &'a [u8],
     mut i: usize,
     max: usize,
-) -> Option<(usize, bool, [ChildAttr<'_>; MAX_CHILD_ATTRS], usize)> {
-    let mut out = [ChildAttr::default(); MAX_CHILD_ATTRS];
+    mut f: impl FnMut(&ChildAttr<'a>) -> Option<()>,
+) -> Option<(usize, bool)> {
+    let mut keys: [&[u8]; MAX_CHILD_ATTRS] = [&[]; MAX_CHILD_ATTRS];
     let mut n = 0;
     // The element name must end with whitespace, `/` or `>`.
     if !matches!(data.get(i)?, b' ' | b'\t' | b'\r' | b'\n' | b'/' | b'>') {
@@ -167,9 +169,9 @@ fn child_attrs(
         i = skip_ws(data, i);
         match data.get(i)? {
             b'/' => {
-                return (data.get(i + 1) == Some(&b'>')).then_some((i + 2, true, out, n));
+                return (data.get(i + 1) == Some(&b'>')).then_some((i + 2, true));
             }
-            b'>' => return Some((i + 1, false, out, n)),
+            b'>' => return Some((i + 1, false)),
             _ => {}
         }
         let key_start = i;
@@ -180,23 +182,24 @@ fn child_attrs(
             || !key.iter().all(|&b| NAME_BYTE[usize::from(b)])
             || n == MAX_CHILD_ATTRS
             || n >= max
-            || out[..n].iter().any(|a| a.key == key)
+            || keys[..n].contains(&key)
         {
             return None;
         }
+        keys[n] = key;
+        n += 1;
         let quote = *data.get(i + 1)?;
         if quote != b'"' && quote != b'\'' {
             return None;
         }
         let value_start = i + 2;
         let scan = scan_value(data.get(value_start..)?, quote)?;
-        out[n] = ChildAttr {
+        f(&ChildAttr {
             key,
             value: &data[value_start..value_start + scan.len],
             amp: scan.amp,
             non_ascii: scan.non_ascii,
-        };
-        n += 1;
+        })?;
         i = value_start + scan.len + 1;
     }
 }
@@ -325,15 +328,15 @@ pub(crate) fn case_children(
 
 /// A `<failure>`, `<error>` or `<skipped>` whose name ends at `data[i]`.
 fn detail(options: &Options, data: &[u8], i: usize, name: &[u8]) -> Option<(usize, Detail)> {
-    let (mut i, empty, attrs, n) = child_attrs(data, i, options.limits.max_attributes)?;
     let mut detail = Detail::default();
-    for attr in &attrs[..n] {
+    let (mut i, empty) = child_attrs(data, i, options.limits.max_attributes, |attr| {
         match attr.key {
             b"message" => detail.message = Some(attr.text()?),
             b"type" => detail.kind_attr = Some(attr.text()?),
             _ => {}
         }
-    }
+        Some(())
+    })?;
     if !empty {
         let mut body = String::new();
         i = text(data, i, Some(&mut body), options.limits.max_text_bytes)?;
@@ -412,16 +415,16 @@ fn properties(
         if !rest.starts_with(b"property") {
             return None;
         }
-        let (next, empty, attrs, n) = child_attrs(data, i + 9, limits.max_attributes)?;
         let mut name = None;
         let mut value_attr = None;
-        for attr in &attrs[..n] {
+        let (next, empty) = child_attrs(data, i + 9, limits.max_attributes, |attr| {
             match attr.key {
                 b"name" => name = Some(attr.text()?),
                 b"value" => value_attr = Some(attr.text()?),
                 _ => {}
             }
-        }
+            Some(())
+        })?;
         // A missing name is the general path's error (or its tolerance).
         let name = name?;
         i = next;

@@ -252,9 +252,10 @@ pub(crate) enum EscapeError {
 }
 
 /// Expand the predefined entities and character references of `s`; borrowed
-/// when there is nothing to expand.
+/// when there is nothing to expand. (Values and their runs between
+/// references are short: [`find_byte`] rather than `memchr`.)
 pub(crate) fn unescape(s: &str) -> Result<Cow<'_, str>, EscapeError> {
-    let Some(first) = memchr::memchr(b'&', s.as_bytes()) else {
+    let Some(first) = find_byte(b'&', s.as_bytes()) else {
         return Ok(Cow::Borrowed(s));
     };
     let mut out = String::with_capacity(s.len());
@@ -262,14 +263,14 @@ pub(crate) fn unescape(s: &str) -> Result<Cow<'_, str>, EscapeError> {
     let mut rest = &s[first..];
     loop {
         // `rest` starts with `&`.
-        let end = memchr::memchr(b';', rest.as_bytes()).ok_or(EscapeError::Unterminated)?;
+        let end = find_byte(b';', rest.as_bytes()).ok_or(EscapeError::Unterminated)?;
         let name = &rest[1..end];
         if name.bytes().any(|b| b == b'&' || is_ws(b)) {
             return Err(EscapeError::Unterminated);
         }
         out.push(resolve_entity(name).ok_or_else(|| EscapeError::Unknown(name.to_owned()))?);
         rest = &rest[end + 1..];
-        match memchr::memchr(b'&', rest.as_bytes()) {
+        match find_byte(b'&', rest.as_bytes()) {
             Some(p) => {
                 out.push_str(&rest[..p]);
                 rest = &rest[p..];

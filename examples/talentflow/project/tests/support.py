@@ -290,12 +290,21 @@ class CeleryWorker:
         )
 
     def wait_ready(self, app, timeout=60):
+        """Waits for the worker to answer a ping; fails at once if it exits first
+        (a worker that cannot import the project never answers)."""
         from talentflow.celery import ping
 
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"celery worker exited with {self.proc.returncode}; log {self.log.name}")
         result = ping.apply_async()
-        assert result.get(timeout=timeout) == "pong"
+        deadline = time.monotonic() + timeout
+        while not result.ready():
+            if self.proc.poll() is not None:
+                with open(self.log.name, errors="replace") as log:
+                    tail = log.read()[-2000:]
+                raise RuntimeError(f"celery worker exited with {self.proc.returncode}:\n{tail}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"celery worker did not answer a ping within {timeout} s")
+            time.sleep(0.05)
+        assert result.get(timeout=1) == "pong"
 
     def stop(self):
         if self.proc.poll() is None:

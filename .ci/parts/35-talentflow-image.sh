@@ -64,7 +64,12 @@ if ! engine_up; then
     for _ in $(seq 1 60); do engine_up && break; sleep 1; done
     engine_up || fail "the Docker engine did not start"
 fi
-command -v docker-compose >/dev/null || fail "docker-compose is not installed"
+if ! command -v docker-compose >/dev/null; then
+    # Debian bookworm's docker-compose (1.29), as 20-sandbox.sh installs docker.io.
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends docker-compose >/dev/null \
+        || fail "docker-compose is not installed and apt-get could not install it"
+fi
 
 # ---- inputs -----------------------------------------------------------------
 bash "$PKG/scripts/provision.sh" "$VENV" || fail "provisioning $VENV failed"

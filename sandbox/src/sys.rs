@@ -142,6 +142,22 @@ pub(crate) fn group_alive(pgid: i32) -> bool {
     r == 0
 }
 
+/// Whether this process may create entries in directory `dir` (access(2)
+/// with write and search permission).
+pub(crate) fn access_writable(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    #[expect(
+        unsafe_code,
+        reason = "access(2) on a NUL-terminated path that outlives the call"
+    )]
+    // SAFETY: `c` is a valid C string for the duration of the call.
+    let r = unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) };
+    r == 0
+}
+
 /// The effective user id of this process.
 pub(crate) fn euid() -> u32 {
     use std::os::unix::fs::MetadataExt;

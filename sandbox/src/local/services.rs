@@ -60,6 +60,8 @@ impl Running {
 pub(crate) struct Layout {
     /// Service state (data dir, logs); readable by the service user only.
     pub(crate) state: PathBuf,
+    /// PostgreSQL's cluster directory (created here; may be on tmpfs).
+    pub(crate) pg_data: PathBuf,
     /// Socket directory reachable by the sandbox's commands.
     pub(crate) run: PathBuf,
     /// (uid, gid) of the service user, when we are root.
@@ -162,7 +164,7 @@ pub(crate) fn start_postgres(bin: &Path, tmp_root: &Path, l: &Layout) -> Result<
     require(&bin.join("postgres"), "postgresql-15")?;
     require(&bin.join("initdb"), "postgresql-15")?;
     let template = pg_template(bin, tmp_root, l.user)?;
-    let data = l.state.join("pg");
+    let data = l.pg_data.clone();
     super::workspace::copy_tree(&template, &data, l.user)
         .map_err(|e| Error::io("failed to copy the PostgreSQL cluster", e))?;
     let log = l.state.join("postgres.log");

@@ -140,8 +140,23 @@ impl Backend for Local {
         child.kill().expect("kill");
         child.wait().expect("wait");
         assert!(dir.exists(), "a killed process cannot have cleaned up");
+        // The held sandbox runs PostgreSQL with its cluster in the memory root.
+        let cluster = self
+            .opts
+            .memory_root
+            .as_ref()
+            .expect("default memory root")
+            .join(format!(
+                "{}-pg",
+                dir.file_name().expect("name").to_string_lossy()
+            ));
+        let on_tmpfs = cluster.join("PG_VERSION").is_file();
         let report = LocalSandbox::reap(&self.opts).await.expect("reap");
         assert!(report.removed.iter().any(|d| d == dir), "{report:?}");
+        if on_tmpfs {
+            assert!(!cluster.exists(), "reap left {}", cluster.display());
+            assert!(report.removed.contains(&cluster), "{report:?}");
+        }
         id
     }
 
@@ -287,4 +302,50 @@ async fn escaped_background_processes_do_not_outlive_their_command() {
     let long = long.expect("long");
     assert_eq!(long.stdout, b"survived\n", "{long:?}");
     sb.destroy().await.expect("destroy");
+}
+
+/// PostgreSQL's cluster goes to the memory root (tmpfs in production; here a
+/// world-writable temp dir standing in for /dev/shm), answers, and leaves with
+/// the sandbox; an unusable memory root falls back to the sandbox directory.
+#[tokio::test]
+async fn postgres_cluster_lives_in_the_memory_root_and_leaves_with_the_sandbox() {
+    use std::os::unix::fs::PermissionsExt;
+    let p = project();
+    let spec = SandboxSpec::builder(p.path())
+        .service(Service::Postgres)
+        .build()
+        .expect("spec");
+    let memory = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(memory.path(), std::fs::Permissions::from_mode(0o1777))
+        .expect("chmod");
+    let list = || -> Vec<String> {
+        std::fs::read_dir(memory.path())
+            .expect("read_dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    for memory_root in [
+        Some(memory.path().to_path_buf()),
+        Some("/nonexistent/shm".into()),
+        None,
+    ] {
+        let mut opts = LocalOptions::default();
+        opts.memory_root = memory_root.clone();
+        let sb = LocalSandbox::create(&spec, &opts).await.expect("create");
+        let out = sb
+            .exec(&Command::shell("psql -Atc 'select 40 + 2'"))
+            .await
+            .expect("psql");
+        assert_eq!(out.stdout_text().trim(), "42", "{}", out.stderr_text());
+        let here = list();
+        if memory_root.as_deref() == Some(memory.path()) {
+            assert_eq!(here.len(), 1, "{here:?}");
+            assert!(here[0].starts_with("debugenv-sbx-") && here[0].ends_with("-pg"));
+            assert!(memory.path().join(&here[0]).join("PG_VERSION").is_file());
+        } else {
+            assert!(here.is_empty(), "{memory_root:?}: {here:?}");
+        }
+        sb.destroy().await.expect("destroy");
+        assert!(list().is_empty(), "{memory_root:?}: left {:?}", list());
+    }
 }

@@ -10,7 +10,7 @@ pkgs=(
     # Network namespaces and privilege dropping for the local sandbox.
     iproute2 util-linux
     # The Docker sandbox image is built from a debootstrap root filesystem.
-    debootstrap
+    debootstrap docker-compose
 )
 missing=()
 for p in "${pkgs[@]}"; do

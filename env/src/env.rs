@@ -282,13 +282,20 @@ impl<S: Sandbox> Environment<S> {
                     files_changed = Some(now.paths());
                     (submit || !diff.is_empty()).then_some((diff, Some(now)))
                 }
-                // Cannot tell: grade everything.
-                Err(_) => Some((Vec::new(), None)),
+                // Cannot tell: grade everything, keep nothing.
+                Err(_) => {
+                    episode.reusable = false;
+                    Some((Vec::new(), None))
+                }
             }
         } else {
             None
         };
         if let Some((paths, before)) = changed {
+            if paths.iter().any(|p| self.package.forces_fresh(p)) {
+                // A change of what was kept (a migration).
+                episode.reusable = false;
+            }
             let selection = if submit {
                 None
             } else {
@@ -592,7 +599,7 @@ impl<S: Sandbox> Environment<S> {
         };
         let run = match restored {
             Ok(_) => {
-                let state = if selection.is_some() && episode.reusable {
+                let state = if episode.reusable {
                     grading::State::Reuse
                 } else {
                     grading::State::Fresh
@@ -607,17 +614,24 @@ impl<S: Sandbox> Environment<S> {
                 .await;
                 // Redo in full when a module failed to import (its other
                 // tests may be affected too), or when every test would pass:
-                // only a full grading may end the episode.
-                let redo = match (&first, &selection) {
-                    (Ok(RunResult::Verdict(o)), Some(sel)) => {
-                        o.collection_errors
-                            || episode.passed.iter().enumerate().all(|(i, &p)| {
-                                if sel.binary_search(&i).is_ok() {
-                                    o.passed[i]
-                                } else {
-                                    p
-                                }
-                            })
+                // only a full grading may end the episode, and only one that
+                // rebuilt what earlier runs kept (`fresh_args`).
+                let all_pass = |o: &grading::Outcomes| match &selection {
+                    Some(sel) => episode.passed.iter().enumerate().all(|(i, &p)| {
+                        if sel.binary_search(&i).is_ok() {
+                            o.passed[i]
+                        } else {
+                            p
+                        }
+                    }),
+                    None => o.passed.iter().all(|&p| p),
+                };
+                let redo = match &first {
+                    Ok(RunResult::Verdict(o)) => {
+                        (selection.is_some() && (o.collection_errors || all_pass(o)))
+                            || (selection.is_none()
+                                && state == grading::State::Reuse
+                                && all_pass(o))
                     }
                     _ => false,
                 };

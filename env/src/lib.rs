@@ -86,8 +86,9 @@
 //! affected = "affected.json"          # file -> tests map of targeted gradings (default; used if present)
 //! full_on = ["**/migrations/**"]      # changed paths that force a full grading (default: settings,
 //!                                     # migrations, conftest.py, __init__.py, manage.py, requirements)
-//! reuse_args = ["--reuse-db"]         # targeted gradings after edits only: reuse what the last kept
-//! fresh_args = ["--reuse-db", "--create-db"]  # every other grading: rebuild it, keep it
+//! reuse_args = ["--reuse-db"]         # gradings after edits only: reuse what the last one kept
+//! fresh_args = ["--reuse-db", "--create-db"]  # the others, and the one that ends an episode: rebuild, keep
+//! fresh_on = ["**/migrations/**"]     # changed paths after which the next grading is fresh (default)
 //!
 //! [[tests.categories]]                # at least one; every universe test is in one
 //! name = "unit"

@@ -36,6 +36,7 @@ pub struct Package {
     /// Workspace file -> universe tests that execute it (sorted indices).
     affected: Option<HashMap<String, Vec<usize>>>,
     full_on: GlobSet,
+    fresh_on: GlobSet,
 }
 
 /// The affected-tests map file: which tests execute each workspace file.
@@ -247,6 +248,7 @@ impl Package {
         let mut reward = None;
         let mut protect = None;
         let mut full_on = None;
+        let mut fresh_on = None;
         let mut affected = None;
         let mut categories = Vec::new();
         if let Some(spec) = &spec {
@@ -284,6 +286,13 @@ impl Package {
                 }
             }
             full_on = b.build().ok();
+            let mut b = GlobSetBuilder::new();
+            for p in &spec.tests.fresh_on {
+                if let Ok(g) = Glob::new(p) {
+                    b.add(g);
+                }
+            }
+            fresh_on = b.build().ok();
             if let Some(u) = &universe {
                 affected = load_affected(&dir.join(&spec.tests.affected), u, &mut problems);
             }
@@ -318,7 +327,7 @@ impl Package {
             }
         }
 
-        match (spec, universe, graph, reward, protect, full_on) {
+        match (spec, universe, graph, reward, protect, full_on, fresh_on) {
             (
                 Some(spec),
                 Some(universe),
@@ -326,6 +335,7 @@ impl Package {
                 Some(reward),
                 Some(protect),
                 Some(full_on),
+                Some(fresh_on),
             ) if problems.is_empty() => Ok(Self {
                 dir: dir.to_owned(),
                 spec,
@@ -337,6 +347,7 @@ impl Package {
                 categories,
                 affected,
                 full_on,
+                fresh_on,
             }),
             _ => {
                 if problems.is_empty() {
@@ -419,6 +430,12 @@ impl Package {
     /// affected-tests map; `None` when the file is not in the map.
     pub fn affected_tests(&self, path: &str) -> Option<&[usize]> {
         self.affected.as_ref()?.get(path).map(Vec::as_slice)
+    }
+
+    /// Whether a change of this path makes the next grading rebuild what
+    /// earlier runs kept (`tests.fresh_on`, with `tests.fresh_args`).
+    pub fn forces_fresh(&self, path: &str) -> bool {
+        self.fresh_on.is_match(path)
     }
 
     /// Whether a change of this path forces a full grading (`tests.full_on`).

@@ -56,15 +56,20 @@ pub struct TestsSpec {
     pub env: BTreeMap<String, String>,
     /// Extra pytest arguments appended to the harness's own.
     pub args: Vec<String>,
-    /// Extra pytest arguments of a targeted grading that may reuse state the
-    /// previous grading left (e.g. pytest-django's `["--reuse-db"]`): used
-    /// only when nothing but `Edit`/`Patch` happened since a grading that ran
-    /// with `fresh_args` or `reuse_args`.
+    /// Extra pytest arguments of a grading that may reuse state the previous
+    /// grading kept (e.g. pytest-django's `["--reuse-db"]`): used when only
+    /// `Edit`/`Patch` happened since a grading with a verdict and no changed
+    /// path matches `fresh_on`.
     pub reuse_args: Vec<String>,
-    /// Extra pytest arguments of every other grading (every full one, and a
-    /// targeted one after a `Run`, `RunTests`, reset or no-verdict): rebuild
-    /// that state and keep it for the next (e.g. `["--reuse-db", "--create-db"]`).
+    /// Extra pytest arguments of every other grading (the reset's, after a
+    /// `Run`, `RunTests`, no-verdict or `fresh_on` change) and of the full
+    /// grading that ends an episode (a full grading that passes everything
+    /// with `reuse_args` is redone with these): rebuild the state and keep it
+    /// for the next (e.g. `["--reuse-db", "--create-db"]`).
     pub fresh_args: Vec<String>,
+    /// Globs of workspace paths whose change makes the next grading use
+    /// `fresh_args` (default: `**/migrations/**`).
+    pub fresh_on: Vec<String>,
     /// The categories, in order; every universe test belongs to one.
     pub categories: Vec<CategorySpec>,
 }
@@ -138,6 +143,10 @@ pub(crate) const DEFAULT_FULL_ON: &[&str] = &[
     "manage.py",
     "requirements*.txt",
 ];
+
+/// Paths whose change makes the next grading rebuild what earlier runs kept
+/// (`tests.fresh_args`) unless `tests.fresh_on` says otherwise.
+pub(crate) const DEFAULT_FRESH_ON: &[&str] = &["**/migrations/**"];
 
 type Table<'i> = DeTable<'i>;
 type Value<'i> = Spanned<DeValue<'i>>;
@@ -404,6 +413,7 @@ impl Walker<'_> {
                     args: Vec::new(),
                     reuse_args: Vec::new(),
                     fresh_args: Vec::new(),
+                    fresh_on: Vec::new(),
                     categories: Vec::new(),
                 }
             }
@@ -469,6 +479,23 @@ impl Walker<'_> {
         }
     }
 
+    /// A list of globs (`default` when the key is absent), each checked.
+    fn globs(&mut self, t: &Table<'_>, key: &str, default: &[&str]) -> Vec<String> {
+        let Some(v) = Self::get(t, key) else {
+            return default.iter().map(|s| (*s).to_owned()).collect();
+        };
+        let globs = self.strings(t, key);
+        for pattern in &globs {
+            if let Err(e) = globset::Glob::new(pattern) {
+                self.problem(
+                    v.span().start,
+                    format!("`{key}` entry `{pattern}` is not a valid glob: {e}"),
+                );
+            }
+        }
+        globs
+    }
+
     fn tests(&mut self, t: &Table<'_>, at: usize) -> TestsSpec {
         self.keys(
             t,
@@ -485,6 +512,7 @@ impl Walker<'_> {
                 "args",
                 "reuse_args",
                 "fresh_args",
+                "fresh_on",
                 "categories",
             ],
         );
@@ -513,6 +541,7 @@ impl Walker<'_> {
                 }
             }
         }
+        let fresh_on = self.globs(t, "fresh_on", DEFAULT_FRESH_ON);
         let plugins = self.strings(t, "plugins");
         let args = self.strings(t, "args");
         let reuse_args = self.strings(t, "reuse_args");
@@ -591,6 +620,7 @@ impl Walker<'_> {
             args,
             reuse_args,
             fresh_args,
+            fresh_on,
             categories,
         }
     }

@@ -100,11 +100,12 @@ fn changes_outside_the_map_force_a_full_grading() {
     });
 }
 
-/// `tests.reuse_args` go to targeted gradings after edits only; every other
-/// grading (reset, full, targeted after a `Run`) gets `tests.fresh_args`.
-/// Each deselects a different test, so the outcomes show which one ran.
+/// `tests.reuse_args` go to every grading after edits only; the others (the
+/// reset's, after a `Run`, after a change under `tests.fresh_on`) get
+/// `tests.fresh_args`. Each deselects a different test, so the outcomes show
+/// which one ran.
 #[test]
-fn reuse_args_only_after_edits_fresh_args_otherwise() {
+fn reuse_args_after_edits_only_fresh_args_otherwise() {
     block_on(async {
         let dir = tempfile::tempdir().expect("tempdir");
         crate::package::copy_dir(&crate::common::tiny_dir(), dir.path());
@@ -113,18 +114,20 @@ fn reuse_args_only_after_edits_fresh_args_otherwise() {
         let text = text.replacen(
             "full_every = 5\n",
             "full_every = 1000\nreuse_args = [\"-k\", \"not test_mean\"]\n\
-             fresh_args = [\"-k\", \"not test_variance\"]\n",
+             fresh_args = [\"-k\", \"not test_variance\"]\nfresh_on = [\"calc/__init__.py\"]\n",
             1,
         );
         std::fs::write(&toml, text).expect("write");
         let package = std::sync::Arc::new(
             debugenv::Package::load(dir.path())
-                .expect("loads with reuse_args and fresh_args")
+                .expect("loads with reuse_args, fresh_args and fresh_on")
                 .with_python(crate::common::python()),
         );
         let spec = &package.spec().tests;
         assert_eq!(spec.reuse_args, ["-k", "not test_mean"]);
         assert_eq!(spec.fresh_args, ["-k", "not test_variance"]);
+        assert!(package.forces_fresh("calc/__init__.py"));
+        assert!(!package.forces_fresh("calc/stats.py"));
         let id = |name: &str| {
             package
                 .universe()
@@ -133,50 +136,62 @@ fn reuse_args_only_after_edits_fresh_args_otherwise() {
         };
         let (mean, variance) = (id("test_mean"), id("test_variance"));
         let fixed = fixed_content(&package, "calc/stats.py", &["T1", "T2"]);
+        let init = fixed_content(&package, "calc/__init__.py", &[]);
         let mut env = env_for(package.clone()).await;
         env.reset(ResetOptions::seeded(34)).await.expect("reset");
 
-        // After the reset's (fresh) grading, an edit: targeted, reusing.
-        let step = env
-            .step(Action::Edit {
-                file: "calc/stats.py".into(),
-                content: fixed.clone(),
-            })
-            .await
-            .expect("edit");
-        assert_eq!(step.info.grading, GradingKind::Targeted);
-        assert!(
-            !env.passed().expect("an episode")[mean],
-            "reuse_args deselected test_mean"
-        );
-        assert!(
-            env.passed().expect("an episode")[variance],
-            "test_variance ran and passed"
-        );
-
-        // A command may have changed what the last grading kept: fresh.
-        env.step(Action::Run {
-            command: "true".into(),
-            timeout_seconds: None,
-        })
-        .await
-        .expect("run");
-        let step = env
-            .step(Action::Edit {
-                file: "calc/stats.py".into(),
-                content: format!("{fixed}\n# touched\n"),
-            })
-            .await
-            .expect("edit");
-        assert_eq!(step.info.grading, GradingKind::Targeted);
-        assert!(
-            env.passed().expect("an episode")[mean],
-            "fresh_args let test_mean run"
-        );
-        assert!(
-            !env.passed().expect("an episode")[variance],
-            "fresh_args deselected test_variance"
-        );
+        let edit = |file: &str, content: String| Action::Edit {
+            file: file.into(),
+            content,
+        };
+        // (action, grading kind, whether reuse_args were used)
+        let plan = [
+            (
+                edit("calc/stats.py", fixed.clone()),
+                GradingKind::Targeted,
+                true,
+            ),
+            // full (full_on) and fresh (fresh_on)
+            (
+                edit("calc/__init__.py", format!("{init}# 1\n")),
+                GradingKind::Full,
+                false,
+            ),
+            (
+                Action::Run {
+                    command: "true".into(),
+                    timeout_seconds: None,
+                },
+                GradingKind::None,
+                false,
+            ),
+            // after a command: fresh
+            (
+                edit("calc/stats.py", format!("{fixed}\n# 2\n")),
+                GradingKind::Targeted,
+                false,
+            ),
+            (
+                edit("calc/stats.py", format!("{fixed}\n# 3\n")),
+                GradingKind::Targeted,
+                true,
+            ),
+            // a full grading after edits only reuses too
+            (Action::Submit, GradingKind::Full, true),
+        ];
+        for (i, (action, kind, reused)) in plan.into_iter().enumerate() {
+            let step = env.step(action).await.expect("step");
+            assert_eq!(step.info.grading, kind, "step {i}");
+            if kind == GradingKind::None {
+                continue;
+            }
+            let passed = env.passed().expect("an episode");
+            assert_eq!(
+                (passed[mean], passed[variance]),
+                (!reused, reused),
+                "step {i}: reuse_args deselect test_mean, fresh_args test_variance"
+            );
+        }
         env.close().await.expect("close");
     });
 }

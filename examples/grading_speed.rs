@@ -1,0 +1,275 @@
+//! How fast TalentFlow is graded, against plain pytest in the same sandbox.
+//!
+//! ```text
+//! cargo run --release --example grading_speed -- [--python PATH] [--repeats R]
+//! ```
+//!
+//! In one local sandbox with TalentFlow almost fixed (every bug but F2, so
+//! no grading ends the episode), it measures, interleaved and `R` times each
+//! (default 3): plain `python -m pytest` of the whole suite (the project's
+//! own options, through a `Run` action, timed inside the sandbox), a full
+//! grading (an edit of the settings package forces one) and a targeted
+//! grading after an edit of each application file a bug lives in. It prints
+//! medians, p95, the split of a graded step into phases, and three ratios
+//! against their targets:
+//!
+//! * full grading at least 2x faster than plain pytest;
+//! * targeted grading p50 at most 1.5 s;
+//! * harness overhead (everything but the pytest run) under 5% of a step.
+//!
+//! Exit status 0 after printing, whatever the ratios; with
+//! `GRADING_SPEED_ENFORCE=1`, 1 when a target is missed.
+
+use std::error::Error;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use debugenv::bugs::BugId;
+use debugenv::sandbox::{LocalOptions, LocalSandbox, Sandbox};
+use debugenv::{Action, Environment, GradingKind, ResetOptions};
+
+/// Plain pytest of the whole suite, timed inside the sandbox: `rc start end`.
+fn plain_command(python: &str) -> String {
+    format!(
+        "s=$(date +%s.%N); '{python}' -m pytest -q -p no:cacheprovider >/dev/null 2>&1; \
+         rc=$?; e=$(date +%s.%N); echo \"$rc $s $e\""
+    )
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    percentile(v, 0.5)
+}
+
+fn percentile(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((v.len() - 1) as f64 * p).round() as usize;
+    v[i]
+}
+
+async fn run(python: String, repeats: usize) -> Result<bool, Box<dyn Error>> {
+    let package = talentflow::load()?.with_python(python.clone());
+    let keep = BugId::new("F2");
+    let fixed: Vec<BugId> = package
+        .graph()
+        .bugs()
+        .iter()
+        .map(|b| b.id.clone())
+        .filter(|id| *id != keep)
+        .collect();
+    // Application files a bug lives in that a targeted grading handles.
+    let mut files: Vec<String> = package
+        .graph()
+        .bugs()
+        .iter()
+        .flat_map(|b| b.files.iter().cloned())
+        .filter(|f| {
+            f.ends_with(".py") && !package.forces_full(f) && package.affected_tests(f).is_some()
+        })
+        .collect();
+    files.sort();
+    files.dedup();
+    let package = Arc::new(package.with_max_steps(1000));
+    let sandbox = LocalSandbox::create(&package.sandbox_spec()?, &LocalOptions::default()).await?;
+    let mut env = Environment::new(package.clone(), sandbox);
+    let started = Instant::now();
+    env.reset(ResetOptions::seeded(2026).with_fixed(fixed))
+        .await?;
+    println!(
+        "grading_speed: TalentFlow, {} tests, every bug fixed but {keep}; reset {:.2} s; {} application files",
+        package.universe().len(),
+        started.elapsed().as_secs_f64(),
+        files.len()
+    );
+    let settings = "talentflow/settings/testing.py";
+    let original = String::from_utf8(
+        std::fs::read(package.project_dir().join(settings))
+            .map_err(|e| format!("{settings}: {e}"))?,
+    )?;
+    let mut plain = Vec::new();
+    let mut full = Vec::new();
+    let mut full_tests = Vec::new();
+    let mut targeted = Vec::new();
+    let mut phases = [0.0f64; 4]; // sandbox, tests, parse, reward over graded steps
+    let mut graded_total = 0.0;
+    let mut edit = 0u32;
+    let mut edit_file = |file: &str, base: &str| {
+        edit += 1;
+        Action::Edit {
+            file: file.to_owned(),
+            content: format!("{base}\n# speed probe {edit}\n"),
+        }
+    };
+    for round in 0..repeats {
+        // Plain pytest, timed inside the sandbox.
+        let s = env
+            .step(Action::Run {
+                command: plain_command(&python),
+                timeout_seconds: Some(600),
+            })
+            .await?;
+        let out = s.observation.action_result.output.trim().to_owned();
+        if std::env::var_os("GRADING_SPEED_VERBOSE").is_some() {
+            println!(
+                "  plain: {out} (terminated {}, truncated {})",
+                s.terminated, s.truncated
+            );
+        }
+        let w: Vec<f64> = out
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        // Exit 1: some tests failed (F2's do); anything else is a broken run.
+        if w.len() != 3 || !(w[0] == 0.0 || w[0] == 1.0) {
+            return Err(format!("plain pytest did not run in the sandbox: {out}").into());
+        }
+        plain.push(w[2] - w[1]);
+        // A full grading.
+        let t = Instant::now();
+        let s = env.step(edit_file(settings, &original)).await?;
+        let wall = t.elapsed().as_secs_f64();
+        if s.info.grading != GradingKind::Full {
+            return Err(format!("a settings edit was graded {:?}", s.info.grading).into());
+        }
+        full.push(wall);
+        full_tests.push(s.info.timings.tests);
+        // Targeted gradings, one per application file (a few per round).
+        for file in files.iter().skip(round).step_by(repeats.max(1)) {
+            // The current (fixed) content, from the sandbox.
+            let base = String::from_utf8(env.sandbox().read_file(file).await?)?;
+            let t = Instant::now();
+            let s = env.step(edit_file(file, &base)).await?;
+            let wall = t.elapsed().as_secs_f64();
+            let tm = &s.info.timings;
+            phases[0] += tm.sandbox;
+            phases[1] += tm.tests;
+            phases[2] += tm.parse;
+            phases[3] += tm.reward;
+            graded_total += wall;
+            if s.info.grading == GradingKind::Targeted {
+                targeted.push(wall);
+            }
+            if std::env::var_os("GRADING_SPEED_VERBOSE").is_some() {
+                println!(
+                    "  {file}: {:?} {wall:.2} s, {} passed",
+                    s.info.grading, s.observation.test_results.passed
+                );
+            }
+            // Put the file back (the next round edits it again).
+            env.step(Action::Edit {
+                file: file.clone(),
+                content: base,
+            })
+            .await?;
+        }
+        println!(
+            "round {}: plain pytest {:.2} s, full grading {:.2} s, targeted so far {}",
+            round + 1,
+            plain[round],
+            full[round],
+            targeted.len()
+        );
+    }
+    env.close().await?;
+
+    let plain_p50 = median(&mut plain.clone());
+    let full_p50 = median(&mut full.clone());
+    let t_p50 = median(&mut targeted.clone());
+    let t_p95 = percentile(&mut targeted.clone(), 0.95);
+    let overhead = 1.0 - phases[1] / graded_total;
+    println!(
+        "plain pytest        p50 {plain_p50:.2} s  ({} runs)",
+        plain.len()
+    );
+    println!(
+        "full grading        p50 {full_p50:.2} s  (its pytest run p50 {:.2} s)",
+        median(&mut full_tests)
+    );
+    println!(
+        "targeted grading    p50 {t_p50:.2} s  p95 {t_p95:.2} s  ({} steps)",
+        targeted.len()
+    );
+    println!(
+        "graded step phases  sandbox {:.1}%  tests {:.1}%  parse {:.2}%  reward {:.3}%  (of {graded_total:.1} s)",
+        100.0 * phases[0] / graded_total,
+        100.0 * phases[1] / graded_total,
+        100.0 * phases[2] / graded_total,
+        100.0 * phases[3] / graded_total
+    );
+    let mut ok = true;
+    let mut verdict = |name: &str, value: String, met: bool| {
+        ok &= met;
+        println!(
+            "{name:<44} {value:>10}  {}",
+            if met { "ok" } else { "MISSED" }
+        );
+    };
+    verdict(
+        "plain pytest / full grading (target >= 2x)",
+        format!("{:.2}x", plain_p50 / full_p50),
+        plain_p50 / full_p50 >= 2.0,
+    );
+    verdict(
+        "targeted grading p50 (target <= 1.5 s)",
+        format!("{t_p50:.2} s"),
+        t_p50 <= 1.5,
+    );
+    verdict(
+        "full grading / targeted p50",
+        format!("{:.2}x", full_p50 / t_p50),
+        true,
+    );
+    verdict(
+        "harness overhead (target < 5%)",
+        format!("{:.1}%", 100.0 * overhead),
+        overhead < 0.05,
+    );
+    Ok(ok)
+}
+
+fn main() -> ExitCode {
+    let mut python =
+        std::env::var("DEBUGENV_PYTHON").unwrap_or_else(|_| "/opt/debugenv/venv/bin/python".into());
+    let mut repeats = 3usize;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match (a.as_str(), args.next()) {
+            ("--python", Some(v)) => python = v,
+            ("--repeats", Some(v)) => match v.parse() {
+                Ok(n) if n > 0 => repeats = n,
+                _ => {
+                    eprintln!("grading_speed: --repeats must be a positive integer, not `{v}`");
+                    return ExitCode::from(2);
+                }
+            },
+            _ => {
+                eprintln!("usage: grading_speed [--python PATH] [--repeats R]");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("grading_speed: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match rt.block_on(run(python, repeats)) {
+        Ok(met) => {
+            let enforce = std::env::var("GRADING_SPEED_ENFORCE").is_ok_and(|v| v == "1");
+            if met || !enforce {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("grading_speed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -782,7 +782,9 @@ async fn play<S: Sandbox>(
     }
     row("trajectory", trajectory.display().to_string());
     row("plot", picture.display().to_string());
-    Ok(last.as_ref().is_some_and(|s| s.terminated) || !matches!(args.agent, AgentKind::Oracle))
+    // The oracle must fix everything, unless `--max-steps` cut it short.
+    Ok(last.as_ref().is_some_and(|s| s.terminated || s.truncated)
+        || !matches!(args.agent, AgentKind::Oracle))
 }
 
 fn main() -> ExitCode {

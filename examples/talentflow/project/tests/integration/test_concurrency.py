@@ -4,6 +4,8 @@ Each test pauses the first operation at a named checkpoint inside its critical
 section and lets it continue only once the second operation is either blocked
 on a lock the first holds or has reached the same checkpoint.
 """
+import threading
+
 import pytest
 from django.db import close_old_connections
 
@@ -11,6 +13,7 @@ from apps.accounts.models import RefreshToken
 from apps.accounts.oauth import AuthError, decode_token, issue_tokens, rotate_refresh
 from apps.candidates import tasks as candidate_tasks
 from apps.candidates.models import Candidate
+from apps.common.hooks import listening
 from apps.jobs.matching import ApplicationRejected, apply_to_job
 from apps.jobs.models import Application
 from tests.support import committed_db, race, run_threads
@@ -167,8 +170,12 @@ def test_note_and_engagement_event_both_count(company, make_candidate, interview
 
 def test_many_parallel_bumps_add_up(company, make_candidate):
     c = make_candidate(company)
-    workers = run_threads(*[lambda: candidate_tasks.bump_engagement(c.pk, 1) for _ in range(4)])
-    assert all(w.error is None for w in workers)
+    # All four bumps reach the update step before any of them writes: the
+    # same contention on every run, not whatever the scheduler gives.
+    together = threading.Barrier(4, timeout=10)
+    with listening("candidates.engagement.before_update", lambda **_: together.wait()):
+        workers = run_threads(*[lambda: candidate_tasks.bump_engagement(c.pk, 1) for _ in range(4)])
+    assert all(w.error is None for w in workers), [w.error for w in workers]
     c.refresh_from_db()
     assert c.engagement_score == 4
 

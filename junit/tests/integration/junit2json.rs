@@ -17,12 +17,26 @@ fn example() -> PathBuf {
     path
 }
 
-fn write(name: &str, content: &[u8]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("junit2json-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let p = dir.join(name);
-    std::fs::write(&p, content).expect("write");
-    p
+/// A file in its own temporary directory, removed when the guard is dropped.
+struct Written {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl AsRef<std::ffi::OsStr> for Written {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.path.as_os_str()
+    }
+}
+
+fn write(name: &str, content: &[u8]) -> Written {
+    let dir = tempfile::Builder::new()
+        .prefix("junit2json-test-")
+        .tempdir()
+        .expect("temp dir");
+    let path = dir.path().join(name);
+    std::fs::write(&path, content).expect("write");
+    Written { _dir: dir, path }
 }
 
 #[test]

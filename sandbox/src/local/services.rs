@@ -186,6 +186,9 @@ pub(crate) fn start_postgres(bin: &Path, tmp_root: &Path, l: &Layout) -> Result<
         ("max_wal_senders", "0"),
         ("wal_level", "minimal"),
         ("logging_collector", "off"),
+        // Dynamic shared memory in the data directory, not /dev/shm: the
+        // immediate shutdown (SIGQUIT) of destroy leaves no segment behind.
+        ("dynamic_shared_memory_type", "mmap"),
     ] {
         cmd.arg("-c").arg(format!("{k}={v}"));
     }

@@ -337,6 +337,15 @@ async fn postgres_cluster_lives_in_the_memory_root_and_leaves_with_the_sandbox()
             .await
             .expect("psql");
         assert_eq!(out.stdout_text().trim(), "42", "{}", out.stderr_text());
+        // Shared memory segments live in the cluster directory, which goes
+        // with the sandbox (in /dev/shm they would outlive its SIGQUIT).
+        let out = sb
+            .exec(&Command::shell(
+                "psql -Atc 'show dynamic_shared_memory_type'",
+            ))
+            .await
+            .expect("psql");
+        assert_eq!(out.stdout_text().trim(), "mmap", "{}", out.stderr_text());
         let here = list();
         if memory_root.as_deref() == Some(memory.path()) {
             assert_eq!(here.len(), 1, "{here:?}");

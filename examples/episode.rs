@@ -14,6 +14,10 @@
 //! while it runs; at the end a summary table, the trajectory (JSON lines) and
 //! an SVG plot of reward and pass rate over the steps.
 //!
+//! With `--backend docker` it plays in a container from the package's image
+//! (`debugenv-<name>:latest` unless `--image` names one), building it first
+//! when it is missing and the package ships `image/make-context.sh`.
+//!
 //! Without `--package` it plays TalentFlow (`examples/talentflow`);
 //! `--package env/tests/fixtures/tiny` plays the env crate's tiny package
 //! (3 bugs, 12 tests, no services) in a few seconds.
@@ -603,6 +607,9 @@ async fn run(args: Args) -> Result<bool, Box<dyn Error>> {
             .unwrap_or_else(|| format!("debugenv-{}:latest", package.spec().name));
         let opts = DockerOptions::new(image.clone());
         let engine = docker::connect(&opts).await?;
+        if args.image.is_none() && engine.inspect_image(&image).await.is_err() {
+            build_package_image(&package, &opts, &image).await?;
+        }
         let sandbox = DockerSandbox::create(&engine, &package.sandbox_spec()?, &opts)
             .await
             .map_err(|e| format!("cannot start a container from `{image}` (build it with `debugenv-sandbox build-image`): {e}"))?;
@@ -612,6 +619,73 @@ async fn run(args: Args) -> Result<bool, Box<dyn Error>> {
             LocalSandbox::create(&package.sandbox_spec()?, &LocalOptions::default()).await?;
         play_in(package.clone(), sandbox, &context).await
     }
+}
+
+/// Builds the package's own Docker image when it is missing: the package
+/// ships `image/make-context.sh` (an offline build context from the local
+/// venv's wheelhouse); the image is built on the sandbox base image
+/// (debootstrap, cached), as `.ci/parts/35-talentflow-image.sh` does.
+async fn build_package_image(
+    package: &Package,
+    opts: &DockerOptions,
+    image: &str,
+) -> Result<(), Box<dyn Error>> {
+    let script = package.dir().join("image/make-context.sh");
+    if !script.exists() {
+        return Err(format!(
+            "no image `{image}` and no {} to build it from; build it or pass --image",
+            script.display()
+        )
+        .into());
+    }
+    eprintln!(
+        "episode: building the image {image} (once: the base image from debootstrap, \
+         then the environment; a few minutes)"
+    );
+    // The context takes its wheels from the local venv.
+    let venv = venv_dir()?;
+    let provision = package.dir().join("scripts/provision.sh");
+    if provision.exists() {
+        run_checked(
+            std::process::Command::new("bash")
+                .arg(&provision)
+                .arg(&venv),
+        )?;
+    }
+    let context = std::env::temp_dir().join(format!("debugenv-image-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&context);
+    let made = run_checked(
+        std::process::Command::new("bash")
+            .arg(&script)
+            .arg("env")
+            .arg(&context)
+            .env("DEBUGENV_VENV", &venv),
+    );
+    let built = match made {
+        Ok(()) => {
+            let builder = docker::ImageBuilder::new(docker::connect(opts).await?);
+            let started = Instant::now();
+            match builder.base_image().await {
+                Ok(base) => {
+                    eprintln!(
+                        "episode: base image {base} ready in {:.0} s",
+                        started.elapsed().as_secs_f64()
+                    );
+                    builder
+                        .build_environment(&context, image, &base)
+                        .await
+                        .map(|_| ())
+                        .map_err(Into::into)
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        Err(e) => Err(e),
+    };
+    let _ = std::fs::remove_dir_all(&context);
+    built?;
+    eprintln!("episode: image {image} built");
+    Ok(())
 }
 
 /// What an episode is played with, besides the environment.

@@ -179,7 +179,7 @@ pub enum VerdictInfo {
 pub struct Timings {
     /// Carrying out the action and restoring protected paths.
     pub sandbox: f64,
-    /// The pytest run.
+    /// The pytest run (both runs of a grading redone in full).
     pub tests: f64,
     /// Reading the JUnit report and mapping it onto the universe.
     pub parse: f64,

@@ -221,6 +221,14 @@ fn the_grading_after_a_collection_error_is_full() {
                 .await
                 .expect("step");
             kinds.push(step.info.grading);
+            // The phases (both pytest runs of a redone grading among them)
+            // fit in the step.
+            let t = &step.info.timings;
+            assert!(t.tests > 0.0, "{t:?}");
+            assert!(
+                t.sandbox + t.tests + t.parse + t.reward <= t.total + 1e-6,
+                "{t:?}"
+            );
         }
         assert_eq!(
             kinds,

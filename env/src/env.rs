@@ -626,12 +626,10 @@ impl<S: Sandbox> Environment<S> {
                     }),
                     None => o.passed.iter().all(|&p| p),
                 };
-                let redo = match &first {
-                    Ok(RunResult::Verdict(o)) => {
-                        (selection.is_some() && (o.collection_errors || all_pass(o)))
-                            || (selection.is_none()
-                                && state == grading::State::Reuse
-                                && all_pass(o))
+                let redo = match (&first, &selection) {
+                    (Ok(RunResult::Verdict(o)), Some(_)) => o.collection_errors || all_pass(o),
+                    (Ok(RunResult::Verdict(o)), None) => {
+                        state == grading::State::Reuse && all_pass(o)
                     }
                     _ => false,
                 };

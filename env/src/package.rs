@@ -88,6 +88,17 @@ fn reward_config(spec: &EnvironmentSpec) -> Result<RewardConfig, Vec<String>> {
     }
 }
 
+/// A glob set of the patterns (the spec checked them; an invalid one is skipped).
+fn glob_set<'a>(patterns: impl IntoIterator<Item = &'a String>) -> Option<GlobSet> {
+    let mut b = GlobSetBuilder::new();
+    for p in patterns {
+        if let Ok(g) = Glob::new(p) {
+            b.add(g);
+        }
+    }
+    b.build().ok()
+}
+
 fn load_affected(
     path: &Path,
     universe: &TestUniverse,
@@ -267,32 +278,11 @@ impl Package {
                     ),
                 ));
             }
-            let mut b = GlobSetBuilder::new();
-            for p in &spec.protect {
-                if let Ok(g) = Glob::new(p) {
-                    b.add(g);
-                }
-            }
-            if !spec.tests.config.is_empty() {
-                if let Ok(g) = Glob::new(&spec.tests.config) {
-                    b.add(g);
-                }
-            }
-            protect = b.build().ok();
-            let mut b = GlobSetBuilder::new();
-            for p in &spec.tests.full_on {
-                if let Ok(g) = Glob::new(p) {
-                    b.add(g);
-                }
-            }
-            full_on = b.build().ok();
-            let mut b = GlobSetBuilder::new();
-            for p in &spec.tests.fresh_on {
-                if let Ok(g) = Glob::new(p) {
-                    b.add(g);
-                }
-            }
-            fresh_on = b.build().ok();
+            // The config file is always protected.
+            let config = (!spec.tests.config.is_empty()).then_some(&spec.tests.config);
+            protect = glob_set(spec.protect.iter().chain(config));
+            full_on = glob_set(&spec.tests.full_on);
+            fresh_on = glob_set(&spec.tests.fresh_on);
             if let Some(u) = &universe {
                 affected = load_affected(&dir.join(&spec.tests.affected), u, &mut problems);
             }

@@ -527,20 +527,7 @@ impl Walker<'_> {
         let affected = self
             .string(t, "affected", at, false)
             .unwrap_or_else(|| "affected.json".into());
-        let full_on = match Self::get(t, "full_on") {
-            Some(_) => self.strings(t, "full_on"),
-            None => DEFAULT_FULL_ON.iter().map(|s| (*s).to_owned()).collect(),
-        };
-        if let Some(v) = Self::get(t, "full_on") {
-            for pattern in &full_on {
-                if let Err(e) = globset::Glob::new(pattern) {
-                    self.problem(
-                        v.span().start,
-                        format!("`full_on` entry `{pattern}` is not a valid glob: {e}"),
-                    );
-                }
-            }
-        }
+        let full_on = self.globs(t, "full_on", DEFAULT_FULL_ON);
         let fresh_on = self.globs(t, "fresh_on", DEFAULT_FRESH_ON);
         let plugins = self.strings(t, "plugins");
         let args = self.strings(t, "args");

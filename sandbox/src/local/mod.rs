@@ -434,7 +434,7 @@ impl Inner {
             run: d.join("run"),
             user: svc_user,
         };
-        if !self.pg_data.starts_with(d) {
+        if spec.services().contains(&Service::Postgres) && !self.pg_data.starts_with(d) {
             // Recorded for reap: a crashed run's cluster is outside its directory.
             let _ = std::fs::write(
                 d.join("pgdata"),

@@ -177,6 +177,19 @@ fn run_checked(cmd: &mut std::process::Command) -> Result<(), Box<dyn Error>> {
     }
 }
 
+/// Runs the package's own `scripts/provision.sh VENV` when it ships one
+/// (idempotent: it says itself when there is nothing to do); `false` when
+/// there is none.
+fn run_provision_script(package: &Package, venv: &Path) -> Result<bool, Box<dyn Error>> {
+    let script = package.dir().join("scripts/provision.sh");
+    if !script.exists() {
+        return Ok(false);
+    }
+    eprintln!("episode: provisioning the Python venv {}", venv.display());
+    run_checked(std::process::Command::new("bash").arg(&script).arg(venv))?;
+    Ok(true)
+}
+
 /// A Python with pytest, pytest-cov and what the project needs: an explicit
 /// one (`--python`, `$DEBUGENV_PYTHON`), else a venv provisioned once and
 /// refreshed when its inputs change. A package that knows how to provision
@@ -189,11 +202,7 @@ fn provision_python(package: &Package, explicit: Option<String>) -> Result<Strin
     }
     let venv = venv_dir()?;
     let python = venv.join("bin/python");
-    let script = package.dir().join("scripts/provision.sh");
-    if script.exists() {
-        // The script is idempotent and says itself when there is nothing to do.
-        eprintln!("episode: provisioning the Python venv {}", venv.display());
-        run_checked(std::process::Command::new("bash").arg(&script).arg(&venv))?;
+    if run_provision_script(package, &venv)? {
         return Ok(python.display().to_string());
     }
     let requirements = package.project_dir().join("requirements.txt");
@@ -644,14 +653,7 @@ async fn build_package_image(
     );
     // The context takes its wheels from the local venv.
     let venv = venv_dir()?;
-    let provision = package.dir().join("scripts/provision.sh");
-    if provision.exists() {
-        run_checked(
-            std::process::Command::new("bash")
-                .arg(&provision)
-                .arg(&venv),
-        )?;
-    }
+    run_provision_script(package, &venv)?;
     let context = std::env::temp_dir().join(format!("debugenv-image-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&context);
     let made = run_checked(

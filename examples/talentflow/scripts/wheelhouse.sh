@@ -19,18 +19,17 @@ REQ=${2:?usage: wheelhouse.sh DIR REQUIREMENTS}
 PYTHON=${PYTHON:-python3}
 EXTRA=$HERE/wheelhouse-extra.txt
 pip=("$PYTHON" -m pip --disable-pip-version-check)
+# The extra pins, comments and blanks left out.
+mapfile -t extras < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$EXTRA")
 mkdir -p "$DIR"
 complete() {
     "${pip[@]}" install --dry-run --no-index --find-links "$DIR" --ignore-installed --quiet -r "$REQ" \
         >/dev/null 2>&1 || return 1
     local spec
-    while read -r spec; do
-        spec=${spec%%#*}
-        spec=${spec// /}
-        [ -n "$spec" ] || continue
+    for spec in "${extras[@]}"; do
         "${pip[@]}" download --no-index --find-links "$DIR" --no-deps --quiet -d "$DIR/.check" "$spec" \
             >/dev/null 2>&1 || return 1
-    done <"$EXTRA"
+    done
 }
 if complete; then
     rm -rf "$DIR/.check"
@@ -38,15 +37,12 @@ if complete; then
     exit 0
 fi
 "${pip[@]}" download --quiet --only-binary=:all: --dest "$DIR" -r "$REQ"
-while read -r spec; do
-    spec=${spec%%#*}
-    spec=${spec// /}
-    [ -n "$spec" ] || continue
+for spec in "${extras[@]}"; do
     if ! "${pip[@]}" download --quiet --only-binary=:all: --no-deps --dest "$DIR" "$spec" 2>/dev/null; then
         echo "wheelhouse: building $spec from its sdist"
         "${pip[@]}" wheel --quiet --use-pep517 --no-deps --wheel-dir "$DIR" "$spec"
     fi
-done <"$EXTRA"
+done
 complete || { echo "wheelhouse: $DIR does not resolve $REQ and the extras offline" >&2; exit 1; }
 rm -rf "$DIR/.check"
 echo "wheelhouse: $DIR ready ($(ls "$DIR" | wc -l) files)"

@@ -58,6 +58,15 @@ impl ResetOptions {
     }
 }
 
+impl Episode {
+    /// Nothing earlier gradings kept may be reused: the next grading of
+    /// every shard slot rebuilds it (`fresh_args`).
+    fn distrust_kept(&mut self) {
+        self.reusable = false;
+        self.kept = 0;
+    }
+}
+
 /// The state of one episode.
 #[derive(Debug)]
 struct Episode {
@@ -74,6 +83,10 @@ struct Episode {
     /// Whether the state the last grading kept (`tests.reuse_args`) may be
     /// reused: only edits happened since a grading with a verdict.
     reusable: bool,
+    /// Bit k: shard slot k's kept state was built by a harness run since
+    /// anything could have changed it (see `tests.shards`); a slot without
+    /// it runs with `fresh_args`.
+    kept: u64,
     /// Whether every module could be collected at the last grading. A test
     /// that could not be collected has no outcome a targeted grading could
     /// keep: the next grading is full.
@@ -176,6 +189,7 @@ impl<S: Sandbox> Environment<S> {
             files: BTreeMap::new(),
             targeted_since_full: 0,
             reusable: false,
+            kept: 0,
             collected: false,
             done: false,
         };
@@ -259,7 +273,7 @@ impl<S: Sandbox> Environment<S> {
         let mut episode = self.episode.take().expect("checked above");
         if matches!(action, Action::Run { .. } | Action::RunTests { .. }) {
             // A command may have changed what the last grading kept.
-            episode.reusable = false;
+            episode.distrust_kept();
         }
 
         let submit = matches!(action, Action::Submit);
@@ -284,7 +298,7 @@ impl<S: Sandbox> Environment<S> {
                 }
                 // Cannot tell: grade everything, keep nothing.
                 Err(_) => {
-                    episode.reusable = false;
+                    episode.distrust_kept();
                     Some((Vec::new(), None))
                 }
             }
@@ -294,7 +308,7 @@ impl<S: Sandbox> Environment<S> {
         if let Some((paths, before)) = changed {
             if paths.iter().any(|p| self.package.forces_fresh(p)) {
                 // A change of what was kept (a migration).
-                episode.reusable = false;
+                episode.distrust_kept();
             }
             let selection = if submit {
                 None
@@ -610,6 +624,7 @@ impl<S: Sandbox> Environment<S> {
                     &mut episode.rng,
                     selection.as_deref(),
                     state,
+                    &mut episode.kept,
                 )
                 .await;
                 // Redo in full when a module failed to import (its other
@@ -628,9 +643,7 @@ impl<S: Sandbox> Environment<S> {
                 };
                 let redo = match (&first, &selection) {
                     (Ok(RunResult::Verdict(o)), Some(_)) => o.collection_errors || all_pass(o),
-                    (Ok(RunResult::Verdict(o)), None) => {
-                        state == grading::State::Reuse && all_pass(o)
-                    }
+                    (Ok(RunResult::Verdict(o)), None) => o.reused && all_pass(o),
                     _ => false,
                 };
                 if redo {
@@ -645,6 +658,7 @@ impl<S: Sandbox> Environment<S> {
                         &mut episode.rng,
                         None,
                         grading::State::Fresh,
+                        &mut episode.kept,
                     )
                     .await
                 } else {
@@ -675,7 +689,7 @@ impl<S: Sandbox> Environment<S> {
                     .grade(Verdict::NoVerdict)
                     .map_err(|e| Error::new("grading", e.into()))?;
                 graded.verdict = Some((reason, detail));
-                episode.reusable = false;
+                episode.distrust_kept();
             }
             RunResult::Verdict(outcomes) => {
                 episode.reusable = true;

@@ -2,7 +2,7 @@
 //! pytest with the harness's own options, read the JUnit report, map it onto
 //! the universe.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -34,6 +34,8 @@ pub(crate) struct Outcomes {
     pub(crate) extra: Vec<String>,
     /// A module failed to import (its tests did not run).
     pub(crate) collection_errors: bool,
+    /// Some process of the run reused what an earlier one kept (`reuse_args`).
+    pub(crate) reused: bool,
     pub(crate) tests_time: Duration,
     pub(crate) parse_time: Duration,
 }
@@ -300,14 +302,96 @@ pub(crate) enum State {
     Reuse,
 }
 
+/// How a grading is split over concurrent pytest processes
+/// (`tests.shards`): groups of universe-test indices (each sorted), whole
+/// modules per group, balanced by test count (largest module first, ties by
+/// name, onto the group with the fewest tests so far, ties to the lower
+/// index). One group when sharding is off, the selection has fewer than
+/// `min_tests` tests, or it spans a single module. Deterministic: the same
+/// selection always gives the same groups.
+pub(crate) fn shard_plan(package: &Package, selection: Option<&[usize]>) -> Vec<Vec<usize>> {
+    let universe = package.universe();
+    let tests: Vec<usize> = match selection {
+        Some(s) => s.to_vec(),
+        None => (0..universe.len()).collect(),
+    };
+    let cfg = &package.spec().tests.shards;
+    let count = cfg.count as usize;
+    if count <= 1 || tests.len() < cfg.min_tests {
+        return vec![tests];
+    }
+    let mut modules: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for &i in &tests {
+        let id = universe.tests()[i].id.as_str();
+        modules
+            .entry(id.split("::").next().unwrap_or(id))
+            .or_default()
+            .push(i);
+    }
+    if modules.len() < 2 {
+        return vec![tests];
+    }
+    let mut order: Vec<(&str, Vec<usize>)> = modules.into_iter().collect();
+    order.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(b.0)));
+    let n = count.min(order.len());
+    let mut groups = vec![Vec::new(); n];
+    let mut load = vec![0usize; n];
+    for (_, t) in order {
+        let k = (0..n).min_by_key(|&k| (load[k], k)).unwrap_or(0);
+        load[k] += t.len();
+        groups[k].extend(t);
+    }
+    for g in &mut groups {
+        g.sort_unstable();
+    }
+    groups
+}
+
+/// What one pytest process of a grading left: its exit, the tail of its
+/// output, its report.
+struct ShardRun {
+    /// The exit code, or why there is none (a signal, no status at all).
+    code: std::result::Result<i32, String>,
+    /// The last lines of its output (for messages).
+    tail: String,
+    /// The JUnit report (`None`: none was written, or it is empty).
+    report: Option<Vec<u8>>,
+    /// The report was cut at the read limit.
+    truncated: bool,
+}
+
+/// Exit status of a shard whose private service did not start (infrastructure).
+const SHARD_SERVICE_FAILED: i32 = 97;
+
+/// The shell line that starts a private Redis for a shard, on a unix socket
+/// in the sandbox's temp dir, and points the shard at it; a server that does
+/// not answer within 5 s makes the shard end with [`SHARD_SERVICE_FAILED`].
+fn private_redis_line(dir: &str, out: &str, rc: &str) -> String {
+    format!(
+        "rd={dir}; mkdir -p \"$rd\" || exit 0; \
+         if ! command -v redis-server >/dev/null 2>&1; then \
+         echo 'debugenv: redis-server not found (tests.shards.private_redis)' > {out}; \
+         echo {SHARD_SERVICE_FAILED} > {rc}; exit 0; fi; \
+         redis-server --port 0 --unixsocket \"$rd/redis.sock\" --unixsocketperm 700 \
+         --save '' --appendonly no --dir \"$rd\" --daemonize no > \"$rd/log\" 2>&1 & rp=$!; \
+         n=0; while [ ! -S \"$rd/redis.sock\" ] && [ $n -lt 500 ]; do sleep 0.01; n=$((n+1)); done; \
+         if [ ! -S \"$rd/redis.sock\" ]; then \
+         {{ echo 'debugenv: the private Redis of a shard did not start'; tail -n 5 \"$rd/log\"; }} > {out}; \
+         echo {SHARD_SERVICE_FAILED} > {rc}; kill -KILL $rp 2>/dev/null; exit 0; fi; \
+         export REDIS_SOCKET=\"$rd/redis.sock\" REDIS_URL=\"unix://$rd/redis.sock\"; "
+    )
+}
+
 /// Runs the whole universe (or `selection`: node ids whose outcomes are
-/// wanted; the others are reported as not run) with canaries.
+/// wanted; the others are reported as not run) with canaries, as one pytest
+/// process or as concurrent shards (`tests.shards`), each with the canaries.
 pub(crate) async fn run<S: Sandbox>(
     package: &Package,
     sandbox: &S,
     rng: &mut impl Rng,
     selection: Option<&[usize]>,
     state: State,
+    kept: &mut u64,
 ) -> Result<RunResult> {
     let spec = package.spec();
     let universe = package.universe();
@@ -333,111 +417,310 @@ pub(crate) async fn run<S: Sandbox>(
     let fail_id = format!("{canary_path}::{must_fail}");
     let pass_id = format!("{canary_path}::{must_pass}");
 
-    let junit = format!("{}.xml", random_name(rng, "debugenv-"));
-    // The sweep again, in the same shell that then runs pytest: no process
-    // of the agent is alive while the tests run.
-    let mut line = format!("{}; {}", sweep_line(), pytest_line(package, Some(&junit)));
-    let state_args = match state {
-        State::Fresh => &spec.tests.fresh_args,
-        State::Reuse => &spec.tests.reuse_args,
-    };
-    for a in state_args {
-        line.push(' ');
-        line.push_str(&quote(a));
-    }
-    match selection {
-        None => {
-            for c in &spec.tests.categories {
+    let base = random_name(rng, "debugenv-");
+    let groups = shard_plan(package, selection);
+    let sharded = groups.len() > 1;
+    // Shard slot k reuses what its last run kept only when the caller allows
+    // it and nothing could have changed it since (bit k of `kept`).
+    let reuses = |k: usize| state == State::Reuse && k < 64 && *kept & (1 << k) != 0;
+    // One pytest command line per group: the harness's options, the state
+    // arguments, what to run, the canaries.
+    let lines: Vec<String> = groups
+        .iter()
+        .enumerate()
+        .map(|(k, group)| {
+            let mut line = pytest_line(package, Some(&format!("{base}-{k}.xml")));
+            let state_args = if reuses(k) {
+                &spec.tests.reuse_args
+            } else {
+                &spec.tests.fresh_args
+            };
+            for a in state_args {
                 line.push(' ');
-                line.push_str(&quote(&c.path));
+                line.push_str(&quote(a));
             }
-        }
-        Some(sel) => {
-            for &i in sel {
-                line.push(' ');
-                line.push_str(&quote(universe.tests()[i].id.as_str()));
+            if selection.is_none() && !sharded {
+                for c in &spec.tests.categories {
+                    line.push(' ');
+                    line.push_str(&quote(&c.path));
+                }
+            } else if selection.is_none() {
+                // Whole modules (a sharded full run).
+                let modules: BTreeSet<&str> = group
+                    .iter()
+                    .map(|&i| {
+                        let id = universe.tests()[i].id.as_str();
+                        id.split("::").next().unwrap_or(id)
+                    })
+                    .collect();
+                for m in modules {
+                    line.push(' ');
+                    line.push_str(&quote(m));
+                }
+            } else {
+                for &i in group {
+                    line.push(' ');
+                    line.push_str(&quote(universe.tests()[i].id.as_str()));
+                }
             }
             line.push(' ');
             line.push_str(&quote(&canary_path));
+            line
+        })
+        .collect();
+    // A single run is shard slot 0: it shares that slot's kept state.
+    let shard_env = |k: usize| {
+        let mut s = String::new();
+        for (name, value) in &spec.tests.shards.env {
+            s.push_str(&format!(
+                "export {name}={}; ",
+                quote(&value.replace("{shard}", &k.to_string()))
+            ));
         }
-    }
+        s
+    };
+    let tmp = "\"${TMPDIR:-/tmp}\"";
+    let file = |k: usize, ext: &str| format!("{tmp}/{base}-{k}.{ext}");
+    // The sweep first, in the same shell that then runs pytest: no process
+    // of the agent is alive while the tests run.
+    let line = if sharded {
+        let mut line = format!("{}; ", sweep_line());
+        for (k, l) in lines.iter().enumerate() {
+            let (out, rc) = (file(k, "out"), file(k, "rc"));
+            line.push_str("( ");
+            line.push_str(&shard_env(k));
+            let redis = k > 0 && spec.tests.shards.private_redis;
+            if redis {
+                line.push_str(&private_redis_line(&file(k, "redis"), &out, &rc));
+            }
+            line.push_str(&format!("{l} > {out} 2>&1; echo $? > {rc}; "));
+            if redis {
+                line.push_str("kill $rp 2>/dev/null; wait $rp 2>/dev/null; rm -rf \"$rd\"; ");
+            }
+            line.push_str(") & ");
+        }
+        line.push_str("wait");
+        line
+    } else {
+        format!("{}; {}{}", sweep_line(), shard_env(0), lines[0])
+    };
     let started = Instant::now();
     let out = sandbox
         .exec(&pytest_command(package, line, spec.tests.timeout))
         .await;
     let tests_time = started.elapsed();
-    // Read the report and clean up whatever happened.
-    let report_path = format!("\"${{TMPDIR:-/tmp}}/{junit}\"");
-    let read = sandbox
-        .exec(
-            &Command::shell(format!(
-                "cat {report_path} 2>/dev/null; s=$?; rm -f {report_path} {}; exit $s",
-                quote(&canary_path)
-            ))
-            .timeout(Duration::from_secs(60))
-            .output_limit(256 << 20),
-        )
-        .await;
+    // Read the reports (and the shards' exits) and clean up whatever happened.
+    let mut runs = Vec::with_capacity(groups.len());
+    let mut status: Option<Result<debugenv_sandbox::ExecOutput>> = None;
+    let mut reads = Vec::with_capacity(groups.len());
+    for k in 0..groups.len() {
+        let report = file(k, "xml");
+        // A single run's files go with its report; shards' at the end (their
+        // output may still be read).
+        let cleanup = if sharded {
+            String::new()
+        } else {
+            format!(" {}", quote(&canary_path))
+        };
+        let read = sandbox
+            .exec(
+                &Command::shell(format!(
+                    "cat {report} 2>/dev/null; s=$?; rm -f {report}{cleanup}; exit $s"
+                ))
+                .timeout(Duration::from_secs(60))
+                .output_limit(256 << 20),
+            )
+            .await;
+        reads.push(read);
+    }
+    let marker = random_name(rng, "debugenv-shard-");
+    if sharded {
+        // Each shard's exit status and the tail of its output, then every
+        // file of the run goes.
+        let mut line = String::new();
+        for k in 0..groups.len() {
+            line.push_str(&format!(
+                "echo {marker}; cat {rc} 2>/dev/null; echo; tail -c 16384 {out} 2>/dev/null; ",
+                rc = file(k, "rc"),
+                out = file(k, "out")
+            ));
+        }
+        line.push_str(&format!("rm -rf {tmp}/{base}-* {}", quote(&canary_path)));
+        status = Some(
+            sandbox
+                .exec(&Command::shell(line).timeout(Duration::from_secs(60)))
+                .await
+                .map_err(|e| sandbox_err("reading the shards' exit statuses", e)),
+        );
+    }
     let out = out.map_err(|e| sandbox_err("running the tests", e))?;
-    let read = read.map_err(|e| sandbox_err("reading the JUnit report", e))?;
-
     if out.timed_out {
         return Ok(RunResult::NoVerdict(
             NoVerdictReason::Timeout,
             format!("the test run exceeded {} s", spec.tests.timeout.as_secs()),
         ));
     }
-    let stderr_tail = tail(&out.stderr_text(), &out.stdout_text());
-    let code = match out.status {
-        ExitStatus::Code(c) => c,
-        other => {
-            return Ok(RunResult::NoVerdict(
+    // Per shard: its exit status line, then its output's tail.
+    let statuses: Vec<(String, String)> = match status {
+        Some(s) => {
+            let out = s?;
+            let text = out.stdout_text();
+            text.split(&format!("{marker}\n"))
+                .skip(1)
+                .map(|part| {
+                    let (rc, rest) = part.split_once('\n').unwrap_or((part, ""));
+                    (rc.trim().to_owned(), tail("", rest))
+                })
+                .collect()
+        }
+        None => Vec::new(),
+    };
+    for (k, read) in reads.into_iter().enumerate() {
+        let read = read.map_err(|e| sandbox_err("reading the JUnit report", e))?;
+        let (code, tail_text) = if sharded {
+            let (word, tail_text) = statuses.get(k).cloned().unwrap_or_default();
+            let code = match word.parse::<i32>() {
+                Ok(c) if c > 128 => Err(format!("killed by signal {}", c - 128)),
+                Ok(c) => Ok(c),
+                Err(_) => Err("ended without an exit status".to_owned()),
+            };
+            (code, tail_text)
+        } else {
+            let code = match out.status {
+                ExitStatus::Code(c) => Ok(c),
+                other => Err(format!("ended by {other:?}")),
+            };
+            (code, tail(&out.stderr_text(), &out.stdout_text()))
+        };
+        runs.push(ShardRun {
+            code,
+            tail: tail_text,
+            report: (read.status.success() && !read.stdout.is_empty()).then_some(read.stdout),
+            truncated: read.truncated,
+        });
+    }
+    let mut merged: Option<Outcomes> = None;
+    let mut no_verdict: Option<(NoVerdictReason, String)> = None;
+    for (k, (r, group)) in runs.into_iter().zip(&groups).enumerate() {
+        let wanted: Option<BTreeSet<usize>> =
+            (selection.is_some() || sharded).then(|| group.iter().copied().collect());
+        let label = if sharded {
+            format!("shard {} of {}: ", k + 1, groups.len())
+        } else {
+            String::new()
+        };
+        match evaluate(package, r, wanted.as_ref(), &fail_id, &pass_id, &label) {
+            RunResult::NoVerdict(reason, detail) => {
+                let rank = |r: NoVerdictReason| match r {
+                    NoVerdictReason::Tampered => 3,
+                    NoVerdictReason::Crash => 2,
+                    NoVerdictReason::SandboxFailure => 1,
+                    NoVerdictReason::Timeout => 0,
+                };
+                if no_verdict
+                    .as_ref()
+                    .is_none_or(|(r, _)| rank(reason) > rank(*r))
+                {
+                    no_verdict = Some((reason, detail));
+                }
+            }
+            RunResult::Verdict(o) => match &mut merged {
+                None => merged = Some(o),
+                Some(m) => {
+                    for &i in group {
+                        m.passed[i] = o.passed[i];
+                        m.messages[i].clone_from(&o.messages[i]);
+                    }
+                    m.extra.extend(o.extra);
+                    m.collection_errors |= o.collection_errors;
+                    m.parse_time += o.parse_time;
+                }
+            },
+        }
+    }
+    if let Some((reason, detail)) = no_verdict {
+        return Ok(RunResult::NoVerdict(reason, detail));
+    }
+    let mut merged = merged.expect("at least one group");
+    merged.tests_time = tests_time;
+    merged.reused = (0..groups.len()).any(reuses);
+    // The slots that ran keep what they built for the next grading.
+    for k in 0..groups.len().min(64) {
+        *kept |= 1 << k;
+    }
+    Ok(RunResult::Verdict(merged))
+}
+
+/// The outcomes of one pytest process: its report mapped onto the universe
+/// (`wanted`: the tests it was asked to run, `None` for all), its canaries
+/// checked. `label` prefixes messages (which shard).
+fn evaluate(
+    package: &Package,
+    run: ShardRun,
+    wanted: Option<&BTreeSet<usize>>,
+    fail_id: &str,
+    pass_id: &str,
+    label: &str,
+) -> RunResult {
+    let universe = package.universe();
+    let stderr_tail = run.tail;
+    let code = match run.code {
+        Ok(SHARD_SERVICE_FAILED) => {
+            return RunResult::NoVerdict(
+                NoVerdictReason::SandboxFailure,
+                format!("{label}{stderr_tail}"),
+            );
+        }
+        Ok(c) => c,
+        Err(why) => {
+            return RunResult::NoVerdict(
                 NoVerdictReason::Crash,
-                format!("pytest ended by {other:?}: {stderr_tail}"),
-            ));
+                format!("{label}pytest {why}: {stderr_tail}"),
+            );
         }
     };
 
     let parse_started = Instant::now();
-    if !read.status.success() || read.stdout.is_empty() {
+    let Some(report_bytes) = run.report else {
         // pytest ended without writing a report. A usage error, an import
         // error in a conftest, "no tests collected": the project is broken,
         // which is the agent's state, scored as nothing passing. An internal
         // error is a crash.
         if code == 3 || !(1..=5).contains(&code) {
-            return Ok(RunResult::NoVerdict(
+            return RunResult::NoVerdict(
                 NoVerdictReason::Crash,
-                format!("pytest exited with {code} and wrote no report: {stderr_tail}"),
-            ));
+                format!("{label}pytest exited with {code} and wrote no report: {stderr_tail}"),
+            );
         }
         let message = format!("did not run: pytest exited with {code}: {stderr_tail}");
-        return Ok(RunResult::Verdict(Outcomes {
+        return RunResult::Verdict(Outcomes {
             passed: vec![false; universe.len()],
             messages: vec![message; universe.len()],
             extra: Vec::new(),
             collection_errors: true,
-            tests_time,
+            reused: false,
+            tests_time: Duration::ZERO,
             parse_time: parse_started.elapsed(),
-        }));
-    }
-    if read.truncated {
-        return Ok(RunResult::NoVerdict(
+        });
+    };
+    if run.truncated {
+        return RunResult::NoVerdict(
             NoVerdictReason::Crash,
-            "the JUnit report is larger than 256 MiB".into(),
-        ));
+            format!("{label}the JUnit report is larger than 256 MiB"),
+        );
     }
 
     let parser = Parser::builder()
         .mode(Mode::Tolerant)
         .build()
         .expect("the default limits are valid");
-    let partial = parser.parse_partial(&read.stdout[..]);
+    let partial = parser.parse_partial(&report_bytes[..]);
     let report = partial.report;
     let ids = universe
         .tests()
         .iter()
         .map(|t| t.id.as_str().to_owned())
-        .chain([fail_id.clone(), pass_id.clone()]);
+        .chain([fail_id.to_owned(), pass_id.to_owned()]);
     let resolver = Resolver::new(ids, None);
     let combined = pytest::Outcomes::collect(&report.cases, &resolver);
 
@@ -449,14 +732,14 @@ pub(crate) async fn run<S: Sandbox>(
             .map(|c| c.outcome)
             == Some(Outcome::Passed)
     });
-    match (canary(&fail_id), canary(&pass_id)) {
+    match (canary(fail_id), canary(pass_id)) {
         (Some(Outcome::Failed), Some(Outcome::Passed)) => {}
         // The canary that must fail did not: the report was forged.
         (Some(Outcome::Passed | Outcome::Skipped), _) => {
-            return Ok(RunResult::NoVerdict(
+            return RunResult::NoVerdict(
                 NoVerdictReason::Tampered,
-                "the canary test that must fail was reported as passed or skipped".into(),
-            ));
+                format!("{label}the canary test that must fail was reported as passed or skipped"),
+            );
         }
         // Canaries that errored or never ran in a report where nothing of
         // the universe passes: the project is broken (a fixture or conftest
@@ -469,10 +752,10 @@ pub(crate) async fn run<S: Sandbox>(
             );
         }
         (f, p) => {
-            return Ok(RunResult::NoVerdict(
+            return RunResult::NoVerdict(
                 NoVerdictReason::Tampered,
                 format!(
-                    "canary tests reported wrongly while tests passed (must fail: {}, must pass: {}){}",
+                    "{label}canary tests reported wrongly while tests passed (must fail: {}, must pass: {}){}",
                     f.map_or("missing", Outcome::as_str),
                     p.map_or("missing", Outcome::as_str),
                     partial
@@ -480,11 +763,11 @@ pub(crate) async fn run<S: Sandbox>(
                         .map(|e| format!("; report error: {e}"))
                         .unwrap_or_default()
                 ),
-            ));
+            );
         }
     }
     let canaries_clean =
-        canary(&fail_id) == Some(Outcome::Failed) && canary(&pass_id) == Some(Outcome::Passed);
+        canary(fail_id) == Some(Outcome::Failed) && canary(pass_id) == Some(Outcome::Passed);
 
     let mut messages_by_id: HashMap<&str, String> = HashMap::new();
     for case in &report.cases {
@@ -502,7 +785,6 @@ pub(crate) async fn run<S: Sandbox>(
         }
     }
     let broken: BTreeSet<&str> = combined.broken_modules.iter().map(NodeId::as_str).collect();
-    let wanted: Option<BTreeSet<usize>> = selection.map(|s| s.iter().copied().collect());
     let mut passed = Vec::with_capacity(universe.len());
     let mut messages = Vec::with_capacity(universe.len());
     for (i, t) in universe.tests().iter().enumerate() {
@@ -525,9 +807,7 @@ pub(crate) async fn run<S: Sandbox>(
                 None if broken.contains(id.split("::").next().unwrap_or(id)) => {
                     "error: its module failed to import".to_owned()
                 }
-                None if wanted.as_ref().is_some_and(|w| !w.contains(&i)) => {
-                    "not selected".to_owned()
-                }
+                None if wanted.is_some_and(|w| !w.contains(&i)) => "not selected".to_owned(),
                 None => "did not run".to_owned(),
             }
         });
@@ -540,14 +820,15 @@ pub(crate) async fn run<S: Sandbox>(
             extra.push(id);
         }
     }
-    Ok(RunResult::Verdict(Outcomes {
+    RunResult::Verdict(Outcomes {
         passed,
         messages,
         extra,
         collection_errors: !combined.broken_modules.is_empty() || !canaries_clean,
-        tests_time,
+        reused: false,
+        tests_time: Duration::ZERO,
         parse_time: parse_started.elapsed(),
-    }))
+    })
 }
 
 fn first_line(s: &str) -> String {
@@ -581,6 +862,100 @@ mod tests {
         assert_eq!(quote("it's"), r"'it'\''s'");
         assert_eq!(quote(""), "''");
         assert_eq!(quote("$(rm -rf /)"), "'$(rm -rf /)'");
+    }
+
+    fn tiny() -> Package {
+        Package::load(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny"))
+            .expect("the tiny package loads")
+    }
+
+    #[test]
+    fn shard_plans_split_whole_modules_by_test_count() {
+        let p = tiny();
+        let n = p.universe().len();
+        let module = |i: usize| {
+            let id = p.universe().tests()[i].id.as_str();
+            id.split("::").next().unwrap_or(id).to_owned()
+        };
+        // Off by default, and below `min_tests`.
+        assert_eq!(shard_plan(&p, None), vec![(0..n).collect::<Vec<_>>()]);
+        let p2 = p.clone().with_shards(2);
+        assert_eq!(shard_plan(&p2, None).len(), 1, "12 tests < min_tests 40");
+        let mut p3 = p.clone().with_shards(3);
+        p3 = p3.with_shard_min_tests(1);
+        let plan = shard_plan(&p3, None);
+        // Three modules, three shards: one module each, every test once.
+        assert_eq!(plan.len(), 3);
+        let mut all: Vec<usize> = plan.iter().flatten().copied().collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..n).collect::<Vec<_>>());
+        for g in &plan {
+            let mods: BTreeSet<String> = g.iter().map(|&i| module(i)).collect();
+            assert_eq!(mods.len(), 1, "{g:?}");
+            assert!(g.windows(2).all(|w| w[0] < w[1]), "sorted: {g:?}");
+        }
+        // Largest module first, onto the lightest shard.
+        let sizes: Vec<usize> = plan.iter().map(Vec::len).collect();
+        assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "{sizes:?}");
+        // Deterministic, and a one-module selection is never split.
+        assert_eq!(plan, shard_plan(&p3, None));
+        let one: Vec<usize> = (0..n).filter(|&i| module(i) == module(0)).collect();
+        assert_eq!(shard_plan(&p3, Some(&one)), vec![one.clone()]);
+        // Two shards over three modules: balanced by count.
+        let p4 = p.clone().with_shards(2).with_shard_min_tests(1);
+        let plan = shard_plan(&p4, None);
+        assert_eq!(plan.len(), 2);
+        let diff = plan[0].len().abs_diff(plan[1].len());
+        let biggest = plan.iter().map(Vec::len).max().unwrap_or(0);
+        assert!(diff < biggest, "{plan:?}");
+    }
+
+    #[test]
+    fn a_shard_without_its_service_is_a_sandbox_failure_and_signals_are_crashes() {
+        let p = tiny();
+        let run = |code| ShardRun {
+            code,
+            tail: "debugenv: the private Redis of a shard did not start".into(),
+            report: None,
+            truncated: false,
+        };
+        match evaluate(
+            &p,
+            run(Ok(SHARD_SERVICE_FAILED)),
+            None,
+            "a",
+            "b",
+            "shard 2 of 2: ",
+        ) {
+            RunResult::NoVerdict(NoVerdictReason::SandboxFailure, d) => {
+                assert!(
+                    d.starts_with("shard 2 of 2: debugenv: the private Redis"),
+                    "{d}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        match evaluate(
+            &p,
+            run(Err("killed by signal 9".into())),
+            None,
+            "a",
+            "b",
+            "",
+        ) {
+            RunResult::NoVerdict(NoVerdictReason::Crash, d) => {
+                assert!(d.contains("signal 9"), "{d}")
+            }
+            other => panic!("{other:?}"),
+        }
+        // No report after exit 2 (an interrupted collection): nothing passed, a verdict.
+        match evaluate(&p, run(Ok(2)), None, "a", "b", "") {
+            RunResult::Verdict(o) => {
+                assert!(o.passed.iter().all(|&x| !x));
+                assert!(o.collection_errors);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

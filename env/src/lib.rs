@@ -90,6 +90,13 @@
 //! fresh_args = ["--reuse-db", "--create-db"]  # the others, and the one that ends an episode: rebuild, keep
 //! fresh_on = ["**/migrations/**"]     # changed paths after which the next grading is fresh (default)
 //!
+//! [tests.shards]                      # a grading of many tests as concurrent pytest processes
+//! count = 2                           # processes per grading (default 1: no sharding)
+//! min_tests = 40                      # fewer selected tests run in one process (default 40)
+//! private_redis = true                # shards but the first get a Redis of their own (default false)
+//! env = { TOX_PARALLEL_ENV = "shard{shard}" }  # per shard, {shard} = its index (pytest-django:
+//!                                     # its own test database)
+//!
 //! [[tests.categories]]                # at least one; every universe test is in one
 //! name = "unit"
 //! path = "tests/unit"
@@ -163,7 +170,7 @@ pub use observation::{
     NoVerdictReason, Observation, Step, StepInfo, TestResults, Timings, VerdictInfo,
 };
 pub use package::Package;
-pub use spec::{CategorySpec, EnvironmentSpec, TestsSpec};
+pub use spec::{CategorySpec, EnvironmentSpec, ShardsSpec, TestsSpec};
 pub use trajectory::{Record, ReplayReport, Rescored, read_trajectory, replay, rescore};
 pub use vector::VecEnv;
 pub use verify::{Check, ProgressFn, VerifyOptions, VerifyReport, verify};

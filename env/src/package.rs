@@ -462,6 +462,20 @@ impl Package {
         self
     }
 
+    /// Overrides `tests.shards.count` (1: every grading is one pytest process).
+    #[must_use]
+    pub fn with_shards(mut self, count: u32) -> Self {
+        self.spec.tests.shards.count = count.clamp(1, 64);
+        self
+    }
+
+    /// Overrides `tests.shards.min_tests` (smaller selections run in one process).
+    #[must_use]
+    pub fn with_shard_min_tests(mut self, min_tests: usize) -> Self {
+        self.spec.tests.shards.min_tests = min_tests.max(1);
+        self
+    }
+
     /// The category (index into `spec().tests.categories`) of universe test `i`.
     pub fn category_of(&self, test: usize) -> usize {
         self.categories[test]

@@ -72,6 +72,40 @@ pub struct TestsSpec {
     pub fresh_on: Vec<String>,
     /// The categories, in order; every universe test belongs to one.
     pub categories: Vec<CategorySpec>,
+    /// How a grading is split over concurrent pytest processes.
+    pub shards: ShardsSpec,
+}
+
+/// `[tests.shards]`: a grading of many tests runs as `count` pytest
+/// processes at once, each with whole test modules and its own state.
+///
+/// Shard `k` (0-based) gets the variables of `env` with `{shard}` replaced
+/// by `k` (pytest-django's `TOX_PARALLEL_ENV` gives each shard its own test
+/// database), and with `private_redis` every shard but the first gets a
+/// Redis server of its own for the run (`REDIS_URL`, `REDIS_SOCKET` on a
+/// unix socket in the sandbox's temp dir; the first uses the sandbox's).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ShardsSpec {
+    /// pytest processes per grading (1: no sharding).
+    pub count: u32,
+    /// A selection of fewer tests runs in one process.
+    pub min_tests: usize,
+    /// Every shard but the first runs against a Redis server of its own.
+    pub private_redis: bool,
+    /// Per-shard variables; `{shard}` in a value is the shard's index.
+    pub env: BTreeMap<String, String>,
+}
+
+impl Default for ShardsSpec {
+    fn default() -> Self {
+        Self {
+            count: 1,
+            min_tests: 40,
+            private_redis: false,
+            env: BTreeMap::new(),
+        }
+    }
 }
 
 /// The parsed `environment.toml`.
@@ -415,6 +449,7 @@ impl Walker<'_> {
                     fresh_args: Vec::new(),
                     fresh_on: Vec::new(),
                     categories: Vec::new(),
+                    shards: ShardsSpec::default(),
                 }
             }
         };
@@ -496,6 +531,81 @@ impl Walker<'_> {
         globs
     }
 
+    /// A table of string values (`key` in `t`), named `what` in problems.
+    fn env_table(&mut self, t: &Table<'_>, key: &str, what: &str) -> BTreeMap<String, String> {
+        let mut env = BTreeMap::new();
+        if let Some((e, _)) = self.table(t, key) {
+            for (k, v) in e.iter() {
+                match v.get_ref() {
+                    DeValue::String(s) => {
+                        env.insert(k.get_ref().to_string(), s.to_string());
+                    }
+                    other => self.problem(
+                        v.span().start,
+                        format!(
+                            "`{what}.{}` is {}; expected a string",
+                            k.get_ref(),
+                            type_name(other)
+                        ),
+                    ),
+                }
+            }
+        }
+        env
+    }
+
+    /// `[tests.shards]`, defaults when absent.
+    fn shards(&mut self, t: &Table<'_>) -> ShardsSpec {
+        let mut shards = ShardsSpec::default();
+        let Some((s, _)) = self.table(t, "shards") else {
+            return shards;
+        };
+        self.keys(
+            s,
+            "[tests.shards]",
+            &["count", "min_tests", "private_redis", "env"],
+        );
+        if let Some(n) = self.integer(s, "count", 1, 64) {
+            shards.count = n as u32;
+        }
+        if let Some(n) = self.integer(s, "min_tests", 1, 1_000_000) {
+            shards.min_tests = n as usize;
+        }
+        if let Some(v) = Self::get(s, "private_redis") {
+            match v.get_ref() {
+                DeValue::Boolean(b) => shards.private_redis = *b,
+                other => self.problem(
+                    v.span().start,
+                    format!(
+                        "`tests.shards.private_redis` is {}; expected a boolean",
+                        type_name(other)
+                    ),
+                ),
+            }
+        }
+        shards.env = self.env_table(s, "env", "tests.shards.env");
+        let valid = |n: &str| {
+            n.bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+                && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        };
+        if let Some(DeValue::Table(e)) = Self::get(s, "env").map(|v| v.get_ref()) {
+            for (k, v) in e.iter() {
+                if !valid(k.get_ref()) {
+                    self.problem(
+                        v.span().start,
+                        format!(
+                            "`tests.shards.env` key `{}` is not a variable name (letters, digits, `_`)",
+                            k.get_ref()
+                        ),
+                    );
+                }
+            }
+        }
+        shards
+    }
+
     fn tests(&mut self, t: &Table<'_>, at: usize) -> TestsSpec {
         self.keys(
             t,
@@ -514,6 +624,7 @@ impl Walker<'_> {
                 "fresh_args",
                 "fresh_on",
                 "categories",
+                "shards",
             ],
         );
         let python = self
@@ -533,24 +644,8 @@ impl Walker<'_> {
         let args = self.strings(t, "args");
         let reuse_args = self.strings(t, "reuse_args");
         let fresh_args = self.strings(t, "fresh_args");
-        let mut env = BTreeMap::new();
-        if let Some((e, _)) = self.table(t, "env") {
-            for (k, v) in e.iter() {
-                match v.get_ref() {
-                    DeValue::String(s) => {
-                        env.insert(k.get_ref().to_string(), s.to_string());
-                    }
-                    other => self.problem(
-                        v.span().start,
-                        format!(
-                            "`tests.env.{}` is {}; expected a string",
-                            k.get_ref(),
-                            type_name(other)
-                        ),
-                    ),
-                }
-            }
-        }
+        let env = self.env_table(t, "env", "tests.env");
+        let shards = self.shards(t);
         let mut categories = Vec::new();
         match Self::get(t, "categories") {
             None => self.problem(
@@ -609,6 +704,7 @@ impl Walker<'_> {
             fresh_args,
             fresh_on,
             categories,
+            shards,
         }
     }
 }
@@ -639,6 +735,37 @@ path = "tests/unit/"
         assert_eq!(s.tests.python, "python3");
         assert_eq!(s.tests.categories[0].path, "tests/unit");
         assert_eq!(s.tests.timeout, Duration::from_secs(600));
+        assert_eq!(s.tests.shards, ShardsSpec::default());
+    }
+
+    #[test]
+    fn shards_parse_and_bad_values_are_reported() {
+        let src = format!(
+            "{GOOD}\n[tests.shards]\ncount = 2\nmin_tests = 8\nprivate_redis = true\n\
+             env = {{ TOX_PARALLEL_ENV = \"shard{{shard}}\" }}\n"
+        );
+        let s = EnvironmentSpec::parse(Path::new("e.toml"), &src).expect("valid");
+        assert_eq!(s.tests.shards.count, 2);
+        assert_eq!(s.tests.shards.min_tests, 8);
+        assert!(s.tests.shards.private_redis);
+        assert_eq!(s.tests.shards.env["TOX_PARALLEL_ENV"], "shard{shard}");
+        let bad = format!(
+            "{GOOD}\n[tests.shards]\ncount = 0\nprivate_redis = \"yes\"\nspeed = 1\n\
+             env = {{ \"A B\" = \"x\", N = 3 }}\n"
+        );
+        let problems = EnvironmentSpec::parse(Path::new("e.toml"), &bad).expect_err("invalid");
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        let all = text.join("\n");
+        assert_eq!(problems.len(), 5, "{all}");
+        for needle in [
+            "count",
+            "private_redis",
+            "speed",
+            "`A B` is not a variable name",
+            "tests.shards.env.N",
+        ] {
+            assert!(all.contains(needle), "{needle}: {all}");
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod episode;
 mod package;
 mod parsers;
 mod red_team;
+mod shards;
 mod targeted;
 mod trajectory;
 mod verdict;

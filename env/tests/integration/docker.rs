@@ -12,13 +12,13 @@ use debugenv::{
 use crate::common::{block_on, fixed_content, tiny_dir};
 
 async fn docker_env() -> Environment<DockerSandbox> {
+    docker_env_of(Arc::new(Package::load(tiny_dir()).expect("loads"))).await
+}
+
+async fn docker_env_of(package: Arc<Package>) -> Environment<DockerSandbox> {
     let image =
         std::env::var("DEBUGENV_TINY_IMAGE").unwrap_or_else(|_| "debugenv-tiny:latest".into());
-    let package = Arc::new(
-        Package::load(tiny_dir())
-            .expect("loads")
-            .with_python("/opt/venv/bin/python"),
-    );
+    let package = Arc::new(package.as_ref().clone().with_python("/opt/venv/bin/python"));
     let opts = DockerOptions::new(image);
     let engine = docker::connect(&opts).await.expect("a Docker engine");
     let sandbox = DockerSandbox::create(&engine, &package.sandbox_spec().expect("spec"), &opts)
@@ -118,6 +118,43 @@ fn docker_forged_reports_and_daemons_gain_nothing() {
             .await
             .expect("step");
         assert_eq!(step.observation.action_result.output, "gone\n");
+        env.close().await.expect("close");
+    });
+}
+
+#[test]
+#[ignore = "needs Docker and the tiny image (DEBUGENV_TINY_IMAGE); run by .ci/parts/40-env.sh"]
+fn docker_sharded_episode_terminates_with_a_private_redis_per_shard() {
+    block_on(async {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let package = crate::shards::sharded_tiny(dir.path());
+        let mut env =
+            docker_env_of(Arc::new(package.as_ref().clone().without_affected_map())).await;
+        let obs = env.reset(ResetOptions::seeded(73)).await.expect("reset");
+        assert_eq!(obs.test_results.passed, 3, "{:?}", obs.test_results);
+        let mut last = None;
+        for (file, bugs) in [
+            ("calc/stats.py", vec!["T1", "T2"]),
+            ("calc/text.py", vec!["T3"]),
+        ] {
+            let content = fixed_content(&package, file, &bugs);
+            let step = env
+                .step(Action::Edit {
+                    file: file.into(),
+                    content,
+                })
+                .await
+                .expect("step");
+            assert_eq!(
+                step.info.verdict,
+                VerdictInfo::Ok,
+                "{:?}",
+                step.info.verdict
+            );
+            assert_eq!(step.info.grading, GradingKind::Full);
+            last = Some(step);
+        }
+        assert!(last.expect("steps").terminated);
         env.close().await.expect("close");
     });
 }

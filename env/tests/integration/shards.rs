@@ -9,7 +9,7 @@ use debugenv::{Action, GradingKind, NoVerdictReason, Package, ResetOptions, Verd
 
 use crate::common::{block_on, env_for, fixed_content, python, tiny, tiny_dir};
 
-fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
     for e in std::fs::read_dir(from).expect("read_dir") {
         let e = e.expect("entry");
@@ -24,7 +24,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// The tiny package with two shards for every grading (`min_tests = 1`), a
 /// Redis for the sandbox and a private one for the second shard.
-fn sharded_tiny(dir: &Path) -> Arc<Package> {
+pub(crate) fn sharded_tiny(dir: &Path) -> Arc<Package> {
     copy_dir(&tiny_dir(), dir);
     let toml = dir.join("environment.toml");
     let text = std::fs::read_to_string(&toml).expect("environment.toml");

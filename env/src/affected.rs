@@ -1,6 +1,7 @@
 //! The affected-tests map behind targeted grading: which universe tests
-//! execute each workspace file, from per-test coverage contexts
-//! (pytest-cov `--cov-context=test`) of the fully fixed project.
+//! execute each workspace file and each function body in it, from per-test
+//! coverage contexts (pytest-cov `--cov-context=test`, per line) of the
+//! fully fixed project.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -10,24 +11,53 @@ use debugenv_sandbox::{Command, Sandbox};
 use crate::env::apply_fixes;
 use crate::error::{Error, ErrorKind, Result};
 use crate::grading::{self, quote};
-use crate::package::{AffectedFile, Package};
+use crate::package::{AffectedEntry, AffectedFile, Package};
+use crate::pyunits;
 
-/// Which universe tests execute each workspace file.
+/// Which universe tests execute each workspace file, and each function body
+/// of the files that parse as Python (see [`crate::Affected`] for the names).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AffectedMap {
     /// Workspace path -> node ids (sorted).
     pub files: BTreeMap<String, Vec<String>>,
+    /// Workspace path -> function body -> node ids (sorted; each also in
+    /// `files[path]`).
+    pub functions: BTreeMap<String, BTreeMap<String, Vec<String>>>,
 }
 
 impl AffectedMap {
     /// The JSON form a package keeps in `tests.affected` (default `affected.json`).
     pub fn to_json(&self) -> String {
+        let files = self
+            .files
+            .iter()
+            .map(|(path, tests)| {
+                let entry = match self.functions.get(path) {
+                    None => AffectedEntry::Tests(tests.clone()),
+                    Some(functions) => AffectedEntry::Functions {
+                        tests: tests.clone(),
+                        functions: functions
+                            .iter()
+                            .map(|(name, ids)| {
+                                let positions = ids
+                                    .iter()
+                                    .filter_map(|id| tests.binary_search(id).ok())
+                                    .collect();
+                                (name.clone(), positions)
+                            })
+                            .collect(),
+                    },
+                };
+                (path.clone(), entry)
+            })
+            .collect();
         let file = AffectedFile {
-            version: 1,
-            generated_by: "pytest-cov --cov-context=test on the fully fixed project \
+            version: 2,
+            generated_by: "pytest-cov --cov-context=test on the fully fixed project, \
+                           per line, grouped by function body \
                            (cargo run -p debugenv --example affected)"
                 .into(),
-            files: self.files.clone(),
+            files,
         };
         let mut s = serde_json::to_string_pretty(&file).expect("serializable");
         s.push('\n');
@@ -37,7 +67,8 @@ impl AffectedMap {
 
 /// Builds the map in `sandbox` (whose workspace is the package's project):
 /// applies every reference fix, runs the universe once under coverage with
-/// per-test contexts, and resets the sandbox. The sandbox's Python needs
+/// per-test contexts, splits each covered file into function bodies (the
+/// fixed content's), and resets the sandbox. The sandbox's Python needs
 /// `pytest-cov`.
 ///
 /// # Errors
@@ -82,6 +113,20 @@ pub async fn affected_map<S: Sandbox>(package: &Package, sandbox: &S) -> Result<
         )
         .await
         .map_err(sb("reading the coverage report"))?;
+    let json: Option<serde_json::Value> = serde_json::from_slice(&read.stdout).ok();
+    // The fixed sources, for their function bodies.
+    let mut sources = BTreeMap::new();
+    if let Some(all) = json
+        .as_ref()
+        .and_then(|j| j.get("files"))
+        .and_then(|f| f.as_object())
+    {
+        for path in all.keys().filter(|p| !package.is_protected(p)) {
+            if let Ok(bytes) = sandbox.read_file(path).await {
+                sources.insert(path.clone(), bytes);
+            }
+        }
+    }
     sandbox.reset().await.map_err(sb("resetting the sandbox"))?;
     if !read.status.success() {
         return Err(Error::new(
@@ -96,32 +141,65 @@ pub async fn affected_map<S: Sandbox>(package: &Package, sandbox: &S) -> Result<
             )),
         ));
     }
-    let json: serde_json::Value = serde_json::from_slice(&read.stdout).map_err(|e| {
-        Error::new(
-            "building the affected-tests map",
-            ErrorKind::State(format!("the coverage report is not JSON: {e}")),
-        )
-    })?;
+    let json: serde_json::Value = match json {
+        Some(j) => j,
+        None => serde_json::from_slice(&read.stdout).map_err(|e| {
+            Error::new(
+                "building the affected-tests map",
+                ErrorKind::State(format!("the coverage report is not JSON: {e}")),
+            )
+        })?,
+    };
     let universe = package.universe();
-    let mut files = BTreeMap::new();
+    let mut map = AffectedMap::default();
     if let Some(all) = json.get("files").and_then(|f| f.as_object()) {
         for (path, data) in all {
             if package.is_protected(path) {
                 continue;
             }
-            let mut tests = BTreeSet::new();
+            // Line -> the universe tests that executed it.
+            let mut lines: BTreeMap<usize, BTreeSet<&str>> = BTreeMap::new();
             if let Some(contexts) = data.get("contexts").and_then(|c| c.as_object()) {
-                for names in contexts.values().filter_map(|v| v.as_array()) {
-                    for name in names.iter().filter_map(|n| n.as_str()) {
+                for (line, names) in contexts {
+                    let Ok(line) = line.parse::<usize>() else {
+                        continue;
+                    };
+                    for name in names
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|n| n.as_str())
+                    {
                         let id = name.rsplit_once('|').map_or(name, |(id, _)| id);
                         if universe.position(id).is_some() {
-                            tests.insert(id.to_owned());
+                            lines.entry(line).or_default().insert(id);
                         }
                     }
                 }
             }
-            files.insert(path.clone(), tests.into_iter().collect());
+            let all_tests: BTreeSet<&str> = lines.values().flatten().copied().collect();
+            map.files.insert(
+                path.clone(),
+                all_tests.iter().map(|s| (*s).to_owned()).collect(),
+            );
+            if let Some(units) = sources.get(path).and_then(|s| pyunits::split(s)) {
+                let functions = units
+                    .units
+                    .iter()
+                    .map(|u| {
+                        let tests: BTreeSet<&str> = lines
+                            .range(u.lines.clone())
+                            .flat_map(|(_, t)| t.iter().copied())
+                            .collect();
+                        (
+                            u.key.clone(),
+                            tests.into_iter().map(str::to_owned).collect(),
+                        )
+                    })
+                    .collect();
+                map.functions.insert(path.clone(), functions);
+            }
         }
     }
-    Ok(AffectedMap { files })
+    Ok(map)
 }

@@ -78,6 +78,10 @@ struct Episode {
     reward: f64,
     /// Fingerprint of every changed workspace file at the last grading.
     files: BTreeMap<String, u64>,
+    /// Content of the changed, unprotected Python files at the last grading
+    /// (the others are as in the package's project): what a targeted
+    /// grading diffs an edit against to find the function bodies it changed.
+    sources: BTreeMap<String, Vec<u8>>,
     /// Targeted gradings since the last full one.
     targeted_since_full: u32,
     /// Whether the state the last grading kept (`tests.reuse_args`) may be
@@ -187,6 +191,7 @@ impl<S: Sandbox> Environment<S> {
             messages: vec!["not graded yet".into(); self.package.universe().len()],
             reward: 0.0,
             files: BTreeMap::new(),
+            sources: BTreeMap::new(),
             targeted_since_full: 0,
             reusable: false,
             kept: 0,
@@ -280,6 +285,7 @@ impl<S: Sandbox> Environment<S> {
         let mut info = StepInfo {
             breakdown: None,
             grading: GradingKind::None,
+            tests_run: 0,
             verdict: VerdictInfo::Ok,
             timings: Timings::default(),
             extra_tests: Vec::new(),
@@ -313,7 +319,7 @@ impl<S: Sandbox> Environment<S> {
             let selection = if submit {
                 None
             } else {
-                self.selection(&episode, &paths)
+                self.selection(&episode, &paths, before.as_ref())
             };
             let graded = self.grade(&mut episode, selection, before).await;
             let (g, timings) = match graded {
@@ -324,6 +330,7 @@ impl<S: Sandbox> Environment<S> {
                 }
             };
             info.grading = g.kind;
+            info.tests_run = g.tests_run;
             info.timings = timings;
             info.extra_tests = g.extra_tests;
             info.pytest_internals = g.pytest_internals;
@@ -424,6 +431,7 @@ impl<S: Sandbox> Environment<S> {
             info: StepInfo {
                 breakdown: None,
                 grading: GradingKind::None,
+                tests_run: 0,
                 verdict: VerdictInfo::Ok,
                 timings: Timings::default(),
                 extra_tests: Vec::new(),
@@ -537,17 +545,18 @@ impl<S: Sandbox> Environment<S> {
             .await
             .map_err(|e| Error::new("listing changed files", ErrorKind::Sandbox(e)))?;
         let mut hashes = BTreeMap::new();
+        let mut sources = BTreeMap::new();
         let mut pytest_internals = Vec::new();
         for c in changes.iter().filter(|c| !is_cache(&c.path)) {
             let mut h = DefaultHasher::new();
             format!("{:?}", c.kind).hash(&mut h);
             if let Ok(bytes) = self.sandbox.read_file(&c.path).await {
                 bytes.hash(&mut h);
-                if c.path.ends_with(".py")
-                    && !self.package.is_protected(&c.path)
-                    && imports_pytest(&bytes)
-                {
-                    pytest_internals.push(c.path.clone());
+                if c.path.ends_with(".py") && !self.package.is_protected(&c.path) {
+                    if imports_pytest(&bytes) {
+                        pytest_internals.push(c.path.clone());
+                    }
+                    sources.insert(c.path.clone(), bytes);
                 }
             }
             hashes.insert(c.path.clone(), h.finish());
@@ -555,6 +564,7 @@ impl<S: Sandbox> Environment<S> {
         Ok(Snapshot {
             changes,
             hashes,
+            sources,
             pytest_internals,
         })
     }
@@ -564,7 +574,18 @@ impl<S: Sandbox> Environment<S> {
     /// a full grading is due (`full_every`), the last grading could not
     /// collect every module, or a path is not plain application Python the
     /// map knows (settings, migrations, protected or new files, anything else).
-    fn selection(&self, episode: &Episode, changed: &[String]) -> Option<Vec<usize>> {
+    ///
+    /// Per changed file: when the change (against the content at the last
+    /// grading, `now` the content today) is confined to function bodies the
+    /// map knows, the tests that execute those bodies, plus the file's tests
+    /// that fail now (a failing test may take another path through the file
+    /// than the fixed project does); otherwise every test of the file.
+    fn selection(
+        &self,
+        episode: &Episode,
+        changed: &[String],
+        now: Option<&Snapshot>,
+    ) -> Option<Vec<usize>> {
         let p = &self.package;
         if !p.has_affected_map()
             || !episode.collected
@@ -578,9 +599,41 @@ impl<S: Sandbox> Environment<S> {
             if !path.ends_with(".py") || p.is_protected(path) || p.forces_full(path) {
                 return None;
             }
-            tests.extend(p.affected_tests(path)?.iter().copied());
+            let file = p.affected_tests(path)?;
+            let narrowed = now.and_then(|now| {
+                let before = self.source_at(path, &episode.sources, &episode.files)?;
+                let after = self.source_at(path, &now.sources, &now.hashes)?;
+                p.affected_by_change(path, &before, &after)?.functions
+            });
+            match narrowed {
+                Some(functions) => {
+                    tests.extend(functions);
+                    tests.extend(file.iter().copied().filter(|&i| !episode.passed[i]));
+                }
+                None => tests.extend(file.iter().copied()),
+            }
         }
         Some(tests.into_iter().collect())
+    }
+
+    /// The content of workspace file `path` when `sources` and `changed`
+    /// were taken: from `sources`, or the package's project when the file
+    /// had not changed; `None` when it was deleted or unreadable.
+    fn source_at<'a>(
+        &self,
+        path: &str,
+        sources: &'a BTreeMap<String, Vec<u8>>,
+        changed: &BTreeMap<String, u64>,
+    ) -> Option<std::borrow::Cow<'a, [u8]>> {
+        if let Some(s) = sources.get(path) {
+            return Some(std::borrow::Cow::Borrowed(s));
+        }
+        if changed.contains_key(path) {
+            return None;
+        }
+        std::fs::read(self.package.project_dir().join(path))
+            .ok()
+            .map(std::borrow::Cow::Owned)
     }
 
     /// A grading: full (`selection` = `None`) or targeted; updates outcomes,
@@ -676,6 +729,10 @@ impl<S: Sandbox> Environment<S> {
         };
         let mut graded = Graded {
             kind,
+            tests_run: match (&selection, kind) {
+                (Some(sel), GradingKind::Targeted) => sel.len(),
+                _ => self.package.universe().len(),
+            },
             files_changed: None,
             verdict: None,
             breakdown: None,
@@ -733,7 +790,7 @@ impl<S: Sandbox> Environment<S> {
         }
         let after = self.snapshot().await.ok();
         graded.files_changed = after.as_ref().map(Snapshot::paths);
-        episode.files = after.map(|a| a.hashes).unwrap_or_default();
+        (episode.files, episode.sources) = after.map(|a| (a.hashes, a.sources)).unwrap_or_default();
         Ok((graded, timings))
     }
 
@@ -844,6 +901,8 @@ impl<S: Sandbox> Environment<S> {
 #[derive(Debug, Clone)]
 pub(crate) struct Graded {
     pub(crate) kind: GradingKind,
+    /// Universe tests the grading ran.
+    pub(crate) tests_run: usize,
     /// The workspace's changed files after the grading.
     pub(crate) files_changed: Option<Vec<String>>,
     pub(crate) verdict: Option<(NoVerdictReason, String)>,
@@ -858,6 +917,8 @@ struct Snapshot {
     changes: Vec<debugenv_sandbox::Change>,
     /// Path -> fingerprint of kind and content.
     hashes: BTreeMap<String, u64>,
+    /// Content of the changed, unprotected Python files that could be read.
+    sources: BTreeMap<String, Vec<u8>>,
     /// Changed, unprotected Python files that import pytest or its internals.
     pytest_internals: Vec<String>,
 }

@@ -83,7 +83,7 @@
 //! plugins = ["pytest_django.plugin"]  # loaded by name (autoload is disabled)
 //! args = ["--ds=app.settings.test"]   # appended to the harness's options
 //! env = { DJANGO_SETTINGS_MODULE = "app.settings.test" }
-//! affected = "affected.json"          # file -> tests map of targeted gradings (default; used if present)
+//! affected = "affected.json"          # file/function -> tests map of targeted gradings (default; used if present)
 //! full_on = ["**/migrations/**"]      # changed paths that force a full grading (default: settings,
 //!                                     # migrations, conftest.py, __init__.py, manage.py, requirements)
 //! reuse_args = ["--reuse-db"]         # gradings after edits only: reuse what the last one kept
@@ -92,7 +92,7 @@
 //!
 //! [tests.shards]                      # a grading of many tests as concurrent pytest processes
 //! count = 2                           # processes per grading (default 1: no sharding)
-//! min_tests = 40                      # fewer selected tests run in one process (default 40)
+//! min_tests = 8                       # fewer selected tests run in one process (default 40)
 //! private_redis = true                # shards but the first get a Redis of their own (default false)
 //! env = { TOX_PARALLEL_ENV = "shard{shard}" }  # per shard, {shard} = its index (pytest-django:
 //!                                     # its own test database)
@@ -151,6 +151,7 @@ mod grading;
 mod observation;
 mod package;
 mod patch;
+mod pyunits;
 mod spec;
 mod trajectory;
 mod vector;
@@ -169,7 +170,7 @@ pub use observation::{
     ActionError, ActionErrorCode, ActionResult, CategoryResult, FailedTest, GradingKind,
     NoVerdictReason, Observation, Step, StepInfo, TestResults, Timings, VerdictInfo,
 };
-pub use package::Package;
+pub use package::{Affected, Package};
 pub use spec::{CategorySpec, EnvironmentSpec, ShardsSpec, TestsSpec};
 pub use trajectory::{Record, ReplayReport, Rescored, read_trajectory, replay, rescore};
 pub use vector::VecEnv;

@@ -197,6 +197,10 @@ pub struct StepInfo {
     pub breakdown: Option<RewardBreakdown>,
     /// How the step was graded.
     pub grading: GradingKind,
+    /// Universe tests the grading ran: all of them in a full grading, the
+    /// selection in a targeted one, 0 without a grading.
+    #[serde(default)]
+    pub tests_run: usize,
     /// The verdict.
     pub verdict: VerdictInfo,
     /// Phase timings.

@@ -33,13 +33,15 @@ pub struct Package {
     protect: GlobSet,
     /// Category index (in `spec.tests.categories`) of every universe test.
     categories: Vec<usize>,
-    /// Workspace file -> universe tests that execute it (sorted indices).
-    affected: Option<HashMap<String, Vec<usize>>>,
+    /// Workspace file -> universe tests that execute it, per file and per
+    /// function body.
+    affected: Option<HashMap<String, FileTests>>,
     full_on: GlobSet,
     fresh_on: GlobSet,
 }
 
-/// The affected-tests map file: which tests execute each workspace file.
+/// The affected-tests map file: which tests execute each workspace file
+/// and, from version 2, each function body in it.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AffectedFile {
@@ -47,7 +49,48 @@ pub(crate) struct AffectedFile {
     /// How the map was made (free text).
     #[serde(default)]
     pub(crate) generated_by: String,
-    pub(crate) files: BTreeMap<String, Vec<String>>,
+    pub(crate) files: BTreeMap<String, AffectedEntry>,
+}
+
+/// One file of the map.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum AffectedEntry {
+    /// Version 1: the node ids of the tests that execute the file.
+    Tests(Vec<String>),
+    /// Version 2: those tests, and per function body (its qualified name,
+    /// see [`Affected`]) the positions in `tests` of the ones that execute it.
+    Functions {
+        tests: Vec<String>,
+        #[serde(default)]
+        functions: BTreeMap<String, Vec<usize>>,
+    },
+}
+
+/// The tests of one file of the map, as universe indices (sorted).
+#[derive(Debug, Clone, Default)]
+struct FileTests {
+    file: Vec<usize>,
+    /// `None` in a version 1 map.
+    functions: Option<HashMap<String, Vec<usize>>>,
+}
+
+/// The universe tests a change of one file can affect
+/// ([`Package::affected_by_change`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Affected<'a> {
+    /// The tests that execute any line of the file (sorted indices).
+    pub file: &'a [usize],
+    /// The tests that execute a function body that changed (sorted
+    /// indices), when the change is confined to bodies of functions the map
+    /// knows: a body is a `def` at module level or in a class body, named
+    /// `function`, `Class.method` or `Outer.Inner.method` (`@2`, `@3` for
+    /// later definitions of the same name). `None` when anything else
+    /// changed (imports, module or class statements, decorators,
+    /// signatures, comments between definitions), when a version does not
+    /// parse, or when the map has no function data.
+    pub functions: Option<Vec<usize>>,
 }
 
 /// The reward configuration of a spec: its preset, its categories (weights
@@ -103,7 +146,7 @@ fn load_affected(
     path: &Path,
     universe: &TestUniverse,
     problems: &mut Vec<Problem>,
-) -> Option<HashMap<String, Vec<usize>>> {
+) -> Option<HashMap<String, FileTests>> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
@@ -119,18 +162,23 @@ fn load_affected(
             return None;
         }
     };
-    if file.version != 1 {
+    if !(1..=2).contains(&file.version) {
         problems.push(Problem::new(
             path,
-            format!("unsupported version {} (expected 1)", file.version),
+            format!("unsupported version {} (expected 1 or 2)", file.version),
         ));
         return None;
     }
+    let before = problems.len();
     let mut map = HashMap::new();
-    for (source, tests) in file.files {
+    for (source, entry) in file.files {
+        let (tests, functions) = match entry {
+            AffectedEntry::Tests(t) => (t, None),
+            AffectedEntry::Functions { tests, functions } => (tests, Some(functions)),
+        };
         let mut ids = Vec::with_capacity(tests.len());
-        for t in tests {
-            match universe.position(&t) {
+        for t in &tests {
+            match universe.position(t) {
                 Some(i) => ids.push(i),
                 None => problems.push(Problem::new(
                     path,
@@ -138,11 +186,41 @@ fn load_affected(
                 )),
             }
         }
+        let functions = functions.map(|f| {
+            f.into_iter()
+                .map(|(name, positions)| {
+                    let mut of = Vec::with_capacity(positions.len());
+                    for k in positions {
+                        match tests.get(k).and_then(|t| universe.position(t)) {
+                            Some(i) => of.push(i),
+                            None if k >= tests.len() => problems.push(Problem::new(
+                                path,
+                                format!(
+                                    "`{source}` function `{name}` names test {k}, but the file \
+                                     lists {} tests",
+                                    tests.len()
+                                ),
+                            )),
+                            None => {} // reported with the file's tests
+                        }
+                    }
+                    of.sort_unstable();
+                    of.dedup();
+                    (name, of)
+                })
+                .collect()
+        });
         ids.sort_unstable();
         ids.dedup();
-        map.insert(source, ids);
+        map.insert(
+            source,
+            FileTests {
+                file: ids,
+                functions,
+            },
+        );
     }
-    Some(map)
+    (problems.len() == before).then_some(map)
 }
 
 impl Package {
@@ -419,7 +497,82 @@ impl Package {
     /// The universe tests (indices) that execute a workspace file, per the
     /// affected-tests map; `None` when the file is not in the map.
     pub fn affected_tests(&self, path: &str) -> Option<&[usize]> {
-        self.affected.as_ref()?.get(path).map(Vec::as_slice)
+        self.affected.as_ref()?.get(path).map(|f| f.file.as_slice())
+    }
+
+    /// The universe tests a change of workspace file `path` from `before`
+    /// to `after` can affect, per the affected-tests map: every test that
+    /// executes the file and, when the change is confined to function
+    /// bodies the map knows, only those that execute a changed body.
+    /// `None` when the file is not in the map.
+    ///
+    /// ```no_run
+    /// let p = debugenv::Package::load("examples/talentflow")?;
+    /// let before = std::fs::read(p.project_dir().join("apps/accounts/oauth.py"))?;
+    /// let after = String::from_utf8(before.clone())?.replacen("return", "return  ", 1);
+    /// if let Some(a) = p.affected_by_change("apps/accounts/oauth.py", &before, after.as_bytes()) {
+    ///     println!("{} tests run the file, {:?} the changed function", a.file.len(), a.functions.map(|f| f.len()));
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn affected_by_change(
+        &self,
+        path: &str,
+        before: &[u8],
+        after: &[u8],
+    ) -> Option<Affected<'_>> {
+        let entry = self.affected.as_ref()?.get(path)?;
+        let functions = entry.functions.as_ref().and_then(|known| {
+            let changed = crate::pyunits::changed_units(before, after)?;
+            let mut tests = Vec::new();
+            for key in changed {
+                tests.extend(known.get(&key)?.iter().copied());
+            }
+            tests.sort_unstable();
+            tests.dedup();
+            Some(tests)
+        });
+        Some(Affected {
+            file: &entry.file,
+            functions,
+        })
+    }
+
+    /// The content of project file `path` with the reference fixes of
+    /// `bugs` applied (in the order given), as the harness applies them:
+    /// the shipped content for no bugs; `Ok(None)` when the fixes delete
+    /// the file or it does not exist in any of these states.
+    ///
+    /// ```no_run
+    /// use debugenv::bugs::BugId;
+    /// let p = debugenv::Package::load("examples/talentflow")?;
+    /// let fixed = p.fixed_file("apps/jobs/matching.py", &[BugId::new("A3"), BugId::new("E1")])?;
+    /// assert!(fixed.is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A bug without a solution, a solution that does not parse, or one
+    /// whose hunks for `path` do not apply, named in the message.
+    pub fn fixed_file(&self, path: &str, bugs: &[BugId]) -> Result<Option<String>, String> {
+        let mut text = match std::fs::read(self.project_dir().join(path)) {
+            Ok(b) => Some(String::from_utf8(b).map_err(|e| format!("`{path}`: {e}"))?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(format!("`{path}`: {e}")),
+        };
+        for bug in bugs {
+            let solution = self
+                .solution(bug)
+                .ok_or_else(|| format!("{bug} has no solution"))?;
+            let targets =
+                crate::patch::parse(solution).map_err(|e| format!("{bug}'s solution: {e}"))?;
+            for t in targets.iter().filter(|t| t.path == path) {
+                text = crate::patch::apply(t, text.as_deref())
+                    .map_err(|e| format!("{bug}'s solution, `{path}`: {e}"))?;
+            }
+        }
+        Ok(text)
     }
 
     /// Whether a change of this path makes the next grading rebuild what

@@ -242,3 +242,73 @@ fn the_grading_after_a_collection_error_is_full() {
         env.close().await.expect("close");
     });
 }
+
+/// An edit confined to one function body re-runs the tests of that body plus
+/// the file's failing tests; an edit outside function bodies re-runs every
+/// test of the file. The counts come from the map and the current outcomes.
+#[test]
+fn an_edit_inside_a_function_re_runs_its_tests_and_the_failing_ones() {
+    block_on(async {
+        let package = std::sync::Arc::new(tiny().as_ref().clone().with_full_every(1000));
+        let mut env = env_for(package.clone()).await;
+        let fixed = ["T1", "T3"].map(debugenv::bugs::BugId::new).to_vec();
+        env.reset(ResetOptions::seeded(34).with_fixed(fixed.clone()))
+            .await
+            .expect("reset");
+        let path = "calc/stats.py";
+        let before = package
+            .fixed_file(path, &fixed)
+            .expect("fixes apply")
+            .expect("file");
+        let index = |id: &str| package.universe().position(id).expect("in the universe");
+        let file = package.affected_tests(path).expect("in the map").to_vec();
+        let failing: Vec<usize> = file
+            .iter()
+            .copied()
+            .filter(|&i| !env.passed().expect("an episode")[i])
+            .collect();
+        assert!(!failing.is_empty(), "T2's tests fail");
+
+        // Inside `mean` only.
+        let inside = before.replacen(
+            "    if not values:\n",
+            "    values = list(values)\n    if not values:\n",
+            1,
+        );
+        let a = package
+            .affected_by_change(path, before.as_bytes(), inside.as_bytes())
+            .expect("in the map");
+        let mut expected: std::collections::BTreeSet<usize> = a
+            .functions
+            .clone()
+            .expect("confined to `mean`")
+            .into_iter()
+            .collect();
+        assert!(expected.contains(&index("tests/unit/test_stats.py::test_mean")));
+        assert!(!expected.contains(&index("tests/unit/test_stats.py::test_total_of_three")));
+        expected.extend(failing.iter().copied());
+        assert!(expected.len() < file.len(), "{expected:?} vs {file:?}");
+        let step = env
+            .step(Action::Edit {
+                file: path.into(),
+                content: inside.clone(),
+            })
+            .await
+            .expect("step");
+        assert_eq!(step.info.grading, GradingKind::Targeted);
+        assert_eq!(step.info.tests_run, expected.len());
+
+        // A module statement: every test of the file.
+        let outside = format!("LIMIT = 1\n{inside}");
+        let step = env
+            .step(Action::Edit {
+                file: path.into(),
+                content: outside,
+            })
+            .await
+            .expect("step");
+        assert_eq!(step.info.grading, GradingKind::Targeted);
+        assert_eq!(step.info.tests_run, file.len());
+        env.close().await.expect("close");
+    });
+}

@@ -55,7 +55,11 @@ const GRADED_IN_FULL: &[(&str, &str)] = &[(
 
 /// An oracle step changes one bug's files. A targeted grading after it must
 /// re-run every test of that bug, or the change must force a full grading:
-/// otherwise a fix would go unseen until the next full grading.
+/// otherwise a fix would go unseen until the next full grading. The
+/// selection is the environment's: the tests of the function bodies the fix
+/// changes (every test of the file when it changes more than bodies), plus
+/// the file's failing tests (the bug's own, before its fix). This checks
+/// both that selection and the function-level part alone.
 #[test]
 fn targeted_grading_sees_every_bug_fix() {
     let p = package();
@@ -64,6 +68,7 @@ fn targeted_grading_sees_every_bug_fix() {
         "TalentFlow ships its affected-tests map"
     );
     let mut problems = Vec::new();
+    let (mut narrowed, mut whole) = (0, 0);
     for (i, bug) in p.graph().bugs().iter().enumerate() {
         if GRADED_IN_FULL.iter().any(|(id, _)| *id == bug.id.as_str()) {
             continue;
@@ -75,23 +80,51 @@ fn targeted_grading_sees_every_bug_fix() {
         {
             continue;
         }
+        let own: BTreeSet<usize> = p.graph().tests_of(i).iter().map(|&t| t as usize).collect();
         let mut seen = BTreeSet::new();
+        let mut by_functions = BTreeSet::new();
         for f in &files {
-            match p.affected_tests(f) {
-                Some(tests) => seen.extend(tests.iter().copied()),
+            let before = p.fixed_file(f, &[]).expect("shipped").expect("exists");
+            let after = p
+                .fixed_file(f, std::slice::from_ref(&bug.id))
+                .expect("the fix applies alone")
+                .expect("kept");
+            match p.affected_by_change(f, before.as_bytes(), after.as_bytes()) {
                 None => problems.push(format!("{}: {f} is not in the map", bug.id)),
+                Some(a) => match a.functions {
+                    Some(functions) => {
+                        narrowed += 1;
+                        by_functions.extend(functions.iter().copied());
+                        seen.extend(functions);
+                        seen.extend(a.file.iter().copied().filter(|t| own.contains(t)));
+                    }
+                    None => {
+                        whole += 1;
+                        by_functions.extend(a.file.iter().copied());
+                        seen.extend(a.file.iter().copied());
+                    }
+                },
             }
         }
-        for &t in p.graph().tests_of(i) {
-            if !seen.contains(&(t as usize)) {
+        for &t in &own {
+            let id = &p.universe().tests()[t].id;
+            let files = files.iter().cloned().collect::<Vec<_>>().join(", ");
+            if !seen.contains(&t) {
                 problems.push(format!(
-                    "{}: {} is not re-run when {} change",
-                    bug.id,
-                    p.universe().tests()[t as usize].id,
-                    files.iter().cloned().collect::<Vec<_>>().join(", ")
+                    "{}: {id} is not re-run when {files} change",
+                    bug.id
+                ));
+            } else if !by_functions.contains(&t) {
+                problems.push(format!(
+                    "{}: {id} is re-run only because it fails, not by the functions of {files}",
+                    bug.id
                 ));
             }
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(
+        narrowed > whole,
+        "{narrowed} fixes narrowed to functions, {whole} not"
+    );
 }

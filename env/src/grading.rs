@@ -226,12 +226,13 @@ fn sweep_line() -> String {
     )
 }
 
-/// Kills every process of user `$me` that is not this shell or one of its
-/// ancestors (read from /proc; a fork bomb's children are killed one by one).
+/// Kills every process of user `$me` (this shell's, which `-O` tests without
+/// a fork per process) that is not this shell or one of its ancestors (read
+/// from /proc; a fork bomb's children are killed one by one).
 const SWEEP: &str = "keep=\" $$ \"; p=$$; \
 while [ \"${p:-1}\" -gt 1 ]; do p=$(sed 's/.*) //' /proc/$p/stat 2>/dev/null | cut -d' ' -f2); keep=\"$keep$p \"; done; \
 for d in /proc/[0-9]*; do pid=${d#/proc/}; case \"$keep\" in *\" $pid \"*) continue;; esac; \
-[ \"$(stat -c %u \"$d\" 2>/dev/null)\" = \"$me\" ] && kill -KILL \"$pid\" 2>/dev/null; done";
+[ -O \"$d\" ] && kill -KILL \"$pid\" 2>/dev/null; done";
 
 /// Brings back everything an episode can change outside the workspace
 /// (the sandbox's own `reset` restores the workspace): the agent's processes,
@@ -303,12 +304,17 @@ pub(crate) enum State {
 }
 
 /// How a grading is split over concurrent pytest processes
-/// (`tests.shards`): groups of universe-test indices (each sorted), whole
-/// modules per group, balanced by test count (largest module first, ties by
-/// name, onto the group with the fewest tests so far, ties to the lower
-/// index). One group when sharding is off, the selection has fewer than
-/// `min_tests` tests, or it spans a single module. Deterministic: the same
-/// selection always gives the same groups.
+/// (`tests.shards`): groups of universe-test indices (each sorted). A full
+/// run is split into whole modules per group, balanced by weight (the tests'
+/// durations from the affected-tests map when it has them, else their
+/// count: heaviest module first, ties by name, onto the lightest group so
+/// far, ties to the lower index); a targeted selection into
+/// contiguous runs of equal size (universe order keeps a module's tests
+/// together, so at most `count - 1` modules straddle two groups: small
+/// selections often come from one or two modules). One group when sharding
+/// is off, there are fewer than `min_tests` tests, or a full run has a single
+/// module. `count` processes for a full run, `targeted_count` for a
+/// selection. Deterministic: the same selection always gives the same groups.
 pub(crate) fn shard_plan(package: &Package, selection: Option<&[usize]>) -> Vec<Vec<usize>> {
     let universe = package.universe();
     let tests: Vec<usize> = match selection {
@@ -316,9 +322,23 @@ pub(crate) fn shard_plan(package: &Package, selection: Option<&[usize]>) -> Vec<
         None => (0..universe.len()).collect(),
     };
     let cfg = &package.spec().tests.shards;
-    let count = cfg.count as usize;
+    let count = if selection.is_some() {
+        cfg.targeted_count
+    } else {
+        cfg.count
+    } as usize;
     if count <= 1 || tests.len() < cfg.min_tests {
         return vec![tests];
+    }
+    if selection.is_some() {
+        let mut tests = tests;
+        tests.sort_unstable();
+        tests.dedup();
+        let n = count.min(tests.len());
+        let len = tests.len();
+        return (0..n)
+            .map(|k| tests[k * len / n..(k + 1) * len / n].to_vec())
+            .collect();
     }
     let mut modules: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for &i in &tests {
@@ -331,14 +351,24 @@ pub(crate) fn shard_plan(package: &Package, selection: Option<&[usize]>) -> Vec<
     if modules.len() < 2 {
         return vec![tests];
     }
-    let mut order: Vec<(&str, Vec<usize>)> = modules.into_iter().collect();
-    order.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(b.0)));
+    // A test weighs its duration when the package knows it (plus 1 ms, so
+    // that none weighs nothing), 1 otherwise.
+    let weight = |t: &[usize]| -> u64 {
+        t.iter()
+            .map(|&i| package.test_duration_ms(i).map_or(1, |ms| ms + 1))
+            .sum()
+    };
+    let mut order: Vec<(&str, u64, Vec<usize>)> = modules
+        .into_iter()
+        .map(|(m, t)| (m, weight(&t), t))
+        .collect();
+    order.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     let n = count.min(order.len());
     let mut groups = vec![Vec::new(); n];
-    let mut load = vec![0usize; n];
-    for (_, t) in order {
+    let mut load = vec![0u64; n];
+    for (_, w, t) in order {
         let k = (0..n).min_by_key(|&k| (load[k], k)).unwrap_or(0);
-        load[k] += t.len();
+        load[k] += w;
         groups[k].extend(t);
     }
     for g in &mut groups {
@@ -869,6 +899,74 @@ mod tests {
             .expect("the tiny package loads")
     }
 
+    fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).expect("mkdir");
+        for e in std::fs::read_dir(from).expect("read_dir") {
+            let e = e.expect("entry");
+            let target = to.join(e.file_name());
+            if e.file_type().expect("type").is_dir() {
+                copy_dir(&e.path(), &target);
+            } else {
+                std::fs::copy(e.path(), &target).expect("copy");
+            }
+        }
+    }
+
+    /// The tiny package with its map's durations replaced by `secs(id)`.
+    fn tiny_with_durations(dir: &std::path::Path, secs: impl Fn(&str) -> f64) -> Package {
+        let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny");
+        copy_dir(&from, dir);
+        let path = dir.join("affected.json");
+        let mut json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("map")).expect("json");
+        let ids: Vec<String> = json["durations"]
+            .as_object()
+            .expect("the tiny map has durations")
+            .keys()
+            .cloned()
+            .collect();
+        for id in ids {
+            json["durations"][&id] = serde_json::json!(secs(&id));
+        }
+        std::fs::write(&path, json.to_string()).expect("write");
+        Package::load(dir).expect("loads")
+    }
+
+    #[test]
+    fn durations_weigh_modules_in_full_shard_plans() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let text = "tests/unit/test_text.py";
+        let p = tiny_with_durations(
+            dir.path(),
+            |id| if id.starts_with(text) { 5.0 } else { 0.0 },
+        )
+        .with_shards(2)
+        .with_shard_min_tests(1);
+        let in_text: Vec<usize> = (0..p.universe().len())
+            .filter(|&i| p.universe().tests()[i].id.as_str().starts_with(text))
+            .collect();
+        assert_eq!(p.test_duration_ms(in_text[0]), Some(5000));
+        let plan = shard_plan(&p, None);
+        assert_eq!(plan.len(), 2);
+        assert!(plan.contains(&in_text), "the heavy module alone: {plan:?}");
+        // By count (no durations) it shares a group with another module.
+        let by_count = shard_plan(&p.clone().without_affected_map(), None);
+        assert!(!by_count.contains(&in_text), "{by_count:?}");
+
+        // A duration of a test the universe does not have is a load problem.
+        let bad = tempfile::tempdir().expect("tempdir");
+        tiny_with_durations(bad.path(), |_| 1.0);
+        let path = bad.path().join("affected.json");
+        let text = std::fs::read_to_string(&path).expect("map").replacen(
+            "\"durations\":{",
+            "\"durations\":{\"tests/unit/test_gone.py::test_x\":1.0,",
+            1,
+        );
+        std::fs::write(&path, text).expect("write");
+        let err = Package::load(bad.path()).expect_err("unknown test in durations");
+        assert!(err.to_string().contains("test_gone.py::test_x"), "{err}");
+    }
+
     #[test]
     fn shard_plans_split_whole_modules_by_test_count() {
         let p = tiny();
@@ -899,8 +997,25 @@ mod tests {
         assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "{sizes:?}");
         // Deterministic, and a one-module selection is never split.
         assert_eq!(plan, shard_plan(&p3, None));
+        // A selection: contiguous runs of equal size, whatever the modules.
         let one: Vec<usize> = (0..n).filter(|&i| module(i) == module(0)).collect();
-        assert_eq!(shard_plan(&p3, Some(&one)), vec![one.clone()]);
+        assert!(one.len() >= 3, "{one:?}");
+        let plan = shard_plan(&p3, Some(&one));
+        assert_eq!(plan.len(), 3);
+        assert_eq!(plan.concat(), one);
+        let sizes: Vec<usize> = plan.iter().map(Vec::len).collect();
+        assert!(
+            sizes.iter().max().unwrap_or(&0) - sizes.iter().min().unwrap_or(&0) <= 1,
+            "{sizes:?}"
+        );
+        assert_eq!(
+            shard_plan(&p3, Some(&one[..2])).len(),
+            2,
+            "never more groups than tests"
+        );
+        let few = p.clone().with_shards(2).with_shard_min_tests(5);
+        let four: Vec<usize> = (0..4).collect();
+        assert_eq!(shard_plan(&few, Some(&four)), vec![four.clone()]);
         // Two shards over three modules: balanced by count.
         let p4 = p.clone().with_shards(2).with_shard_min_tests(1);
         let plan = shard_plan(&p4, None);

@@ -91,7 +91,8 @@
 //! fresh_on = ["**/migrations/**"]     # changed paths after which the next grading is fresh (default)
 //!
 //! [tests.shards]                      # a grading of many tests as concurrent pytest processes
-//! count = 2                           # processes per grading (default 1: no sharding)
+//! count = 3                           # processes per full grading (default 1: no sharding)
+//! targeted_count = 2                  # processes per targeted grading (default: count)
 //! min_tests = 8                       # fewer selected tests run in one process (default 40)
 //! private_redis = true                # shards but the first get a Redis of their own (default false)
 //! env = { TOX_PARALLEL_ENV = "shard{shard}" }  # per shard, {shard} = its index (pytest-django:

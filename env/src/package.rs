@@ -36,6 +36,9 @@ pub struct Package {
     /// Workspace file -> universe tests that execute it, per file and per
     /// function body.
     affected: Option<HashMap<String, FileTests>>,
+    /// Milliseconds of every universe test in the run that made the map
+    /// (empty without durations): the weights of sharded full gradings.
+    durations: Vec<u64>,
     full_on: GlobSet,
     fresh_on: GlobSet,
 }
@@ -50,6 +53,9 @@ pub(crate) struct AffectedFile {
     #[serde(default)]
     pub(crate) generated_by: String,
     pub(crate) files: BTreeMap<String, AffectedEntry>,
+    /// Node id -> seconds in the run that made the map (shard balance).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) durations: BTreeMap<String, f64>,
 }
 
 /// One file of the map.
@@ -146,7 +152,7 @@ fn load_affected(
     path: &Path,
     universe: &TestUniverse,
     problems: &mut Vec<Problem>,
-) -> Option<HashMap<String, FileTests>> {
+) -> Option<(HashMap<String, FileTests>, Vec<u64>)> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
@@ -220,7 +226,26 @@ fn load_affected(
             },
         );
     }
-    (problems.len() == before).then_some(map)
+    let mut durations = Vec::new();
+    if !file.durations.is_empty() {
+        durations = vec![0; universe.len()];
+        for (id, secs) in &file.durations {
+            match universe.position(id) {
+                Some(i) if secs.is_finite() && *secs >= 0.0 => {
+                    durations[i] = (secs * 1000.0).round() as u64;
+                }
+                Some(_) => problems.push(Problem::new(
+                    path,
+                    format!("the duration of `{id}` is {secs}; expected seconds >= 0"),
+                )),
+                None => problems.push(Problem::new(
+                    path,
+                    format!("durations name test `{id}`, which is not in tests.json"),
+                )),
+            }
+        }
+    }
+    (problems.len() == before).then_some((map, durations))
 }
 
 impl Package {
@@ -339,6 +364,7 @@ impl Package {
         let mut full_on = None;
         let mut fresh_on = None;
         let mut affected = None;
+        let mut durations = Vec::new();
         let mut categories = Vec::new();
         if let Some(spec) = &spec {
             let project = dir.join(&spec.project);
@@ -362,7 +388,12 @@ impl Package {
             full_on = glob_set(&spec.tests.full_on);
             fresh_on = glob_set(&spec.tests.fresh_on);
             if let Some(u) = &universe {
-                affected = load_affected(&dir.join(&spec.tests.affected), u, &mut problems);
+                if let Some((map, d)) =
+                    load_affected(&dir.join(&spec.tests.affected), u, &mut problems)
+                {
+                    affected = Some(map);
+                    durations = d;
+                }
             }
 
             match reward_config(spec) {
@@ -414,6 +445,7 @@ impl Package {
                 protect,
                 categories,
                 affected,
+                durations,
                 full_on,
                 fresh_on,
             }),
@@ -586,10 +618,19 @@ impl Package {
         self.full_on.is_match(path)
     }
 
-    /// Drops the affected-tests map: every grading is full.
+    /// How long universe test `i` took in the run that made the affected-tests
+    /// map, in milliseconds (`None` when the map has no durations): the
+    /// weight that balances sharded full gradings.
+    pub fn test_duration_ms(&self, i: usize) -> Option<u64> {
+        self.durations.get(i).copied()
+    }
+
+    /// Drops the affected-tests map (and its durations): every grading is
+    /// full, shards are balanced by test count.
     #[must_use]
     pub fn without_affected_map(mut self) -> Self {
         self.affected = None;
+        self.durations.clear();
         self
     }
 
@@ -615,10 +656,12 @@ impl Package {
         self
     }
 
-    /// Overrides `tests.shards.count` (1: every grading is one pytest process).
+    /// Overrides `tests.shards.count` and `tests.shards.targeted_count`
+    /// (1: every grading is one pytest process).
     #[must_use]
     pub fn with_shards(mut self, count: u32) -> Self {
         self.spec.tests.shards.count = count.clamp(1, 64);
+        self.spec.tests.shards.targeted_count = count.clamp(1, 64);
         self
     }
 

@@ -87,8 +87,11 @@ pub struct TestsSpec {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ShardsSpec {
-    /// pytest processes per grading (1: no sharding).
+    /// pytest processes per full grading (1: no sharding).
     pub count: u32,
+    /// pytest processes per targeted grading (default: `count`): a small
+    /// selection may gain less from more processes than it pays in start-up.
+    pub targeted_count: u32,
     /// A selection of fewer tests runs in one process.
     pub min_tests: usize,
     /// Every shard but the first runs against a Redis server of its own.
@@ -101,6 +104,7 @@ impl Default for ShardsSpec {
     fn default() -> Self {
         Self {
             count: 1,
+            targeted_count: 1,
             min_tests: 40,
             private_redis: false,
             env: BTreeMap::new(),
@@ -563,10 +567,20 @@ impl Walker<'_> {
         self.keys(
             s,
             "[tests.shards]",
-            &["count", "min_tests", "private_redis", "env"],
+            &[
+                "count",
+                "targeted_count",
+                "min_tests",
+                "private_redis",
+                "env",
+            ],
         );
         if let Some(n) = self.integer(s, "count", 1, 64) {
             shards.count = n as u32;
+        }
+        shards.targeted_count = shards.count;
+        if let Some(n) = self.integer(s, "targeted_count", 1, 64) {
+            shards.targeted_count = n as u32;
         }
         if let Some(n) = self.integer(s, "min_tests", 1, 1_000_000) {
             shards.min_tests = n as usize;
@@ -741,14 +755,18 @@ path = "tests/unit/"
     #[test]
     fn shards_parse_and_bad_values_are_reported() {
         let src = format!(
-            "{GOOD}\n[tests.shards]\ncount = 2\nmin_tests = 8\nprivate_redis = true\n\
+            "{GOOD}\n[tests.shards]\ncount = 3\ntargeted_count = 2\nmin_tests = 8\nprivate_redis = true\n\
              env = {{ TOX_PARALLEL_ENV = \"shard{{shard}}\" }}\n"
         );
         let s = EnvironmentSpec::parse(Path::new("e.toml"), &src).expect("valid");
-        assert_eq!(s.tests.shards.count, 2);
+        assert_eq!(s.tests.shards.count, 3);
+        assert_eq!(s.tests.shards.targeted_count, 2);
         assert_eq!(s.tests.shards.min_tests, 8);
         assert!(s.tests.shards.private_redis);
         assert_eq!(s.tests.shards.env["TOX_PARALLEL_ENV"], "shard{shard}");
+        let src = format!("{GOOD}\n[tests.shards]\ncount = 3\n");
+        let d = EnvironmentSpec::parse(Path::new("e.toml"), &src).expect("valid");
+        assert_eq!(d.tests.shards.targeted_count, 3, "defaults to count");
         let bad = format!(
             "{GOOD}\n[tests.shards]\ncount = 0\nprivate_redis = \"yes\"\nspeed = 1\n\
              env = {{ \"A B\" = \"x\", N = 3 }}\n"

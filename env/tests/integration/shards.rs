@@ -8,19 +8,7 @@ use debugenv::sandbox::Sandbox;
 use debugenv::{Action, GradingKind, NoVerdictReason, Package, ResetOptions, VerdictInfo};
 
 use crate::common::{block_on, env_for, fixed_content, python, tiny, tiny_dir};
-
-pub(crate) fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read_dir") {
-        let e = e.expect("entry");
-        let target = to.join(e.file_name());
-        if e.file_type().expect("type").is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), &target).expect("copy");
-        }
-    }
-}
+use crate::package::copy_dir;
 
 /// The tiny package with two shards for every grading (`min_tests = 1`), a
 /// Redis for the sandbox and a private one for the second shard.

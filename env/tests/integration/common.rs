@@ -57,15 +57,14 @@ pub(crate) async fn tiny_env() -> Environment<LocalSandbox> {
 
 /// The content of a project file after applying the given bugs' reference fixes.
 pub(crate) fn fixed_content(package: &Package, path: &str, bugs: &[&str]) -> String {
-    let mut text = std::fs::read_to_string(package.project_dir().join(path)).expect("project file");
-    for b in bugs {
-        let patch_text = package
-            .solution(&debugenv::bugs::BugId::new(*b))
-            .expect("solution");
-        let patch = diffy::Patch::from_str(patch_text).expect("single-file patch");
-        text = diffy::apply(&text, &patch).expect("applies");
-    }
-    text
+    let bugs: Vec<debugenv::bugs::BugId> = bugs
+        .iter()
+        .map(|b| debugenv::bugs::BugId::new(*b))
+        .collect();
+    package
+        .fixed_file(path, &bugs)
+        .expect("the fixes apply")
+        .expect("the file exists")
 }
 
 /// Runs a future on a fresh multi-threaded runtime.

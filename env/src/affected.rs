@@ -147,11 +147,12 @@ pub async fn affected_map<S: Sandbox>(package: &Package, sandbox: &S) -> Result<
         )
         .await
         .map_err(sb("reading the coverage report"))?;
-    let json: Option<serde_json::Value> = serde_json::from_slice(&read.stdout).ok();
+    let json = serde_json::from_slice::<serde_json::Value>(&read.stdout);
     // The fixed sources, for their function bodies.
     let mut sources = BTreeMap::new();
     if let Some(all) = json
         .as_ref()
+        .ok()
         .and_then(|j| j.get("files"))
         .and_then(|f| f.as_object())
     {
@@ -175,15 +176,12 @@ pub async fn affected_map<S: Sandbox>(package: &Package, sandbox: &S) -> Result<
             )),
         ));
     }
-    let json: serde_json::Value = match json {
-        Some(j) => j,
-        None => serde_json::from_slice(&read.stdout).map_err(|e| {
-            Error::new(
-                "building the affected-tests map",
-                ErrorKind::State(format!("the coverage report is not JSON: {e}")),
-            )
-        })?,
-    };
+    let json = json.map_err(|e| {
+        Error::new(
+            "building the affected-tests map",
+            ErrorKind::State(format!("the coverage report is not JSON: {e}")),
+        )
+    })?;
     let universe = package.universe();
     let mut map = AffectedMap::default();
     if let Some(all) = json.get("files").and_then(|f| f.as_object()) {

@@ -45,7 +45,7 @@ use std::time::Instant;
 
 use debugenv::bugs::BugId;
 use debugenv::sandbox::{LocalOptions, LocalSandbox, Sandbox};
-use debugenv::{Action, Environment, GradingKind, ResetOptions};
+use debugenv::{Action, Environment, GradingKind, ResetOptions, Step};
 
 /// Plain pytest of the whole suite, timed inside the sandbox: `rc start end`.
 fn plain_command(python: &str) -> String {
@@ -176,6 +176,21 @@ fn percentile(v: &mut [f64], p: f64) -> f64 {
     v[i]
 }
 
+/// Steps `action`, a settings edit that must be graded in full: its wall
+/// time and the step.
+async fn full_grading(
+    env: &mut Environment<LocalSandbox>,
+    action: Action,
+) -> Result<(f64, Step), Box<dyn Error>> {
+    let t = Instant::now();
+    let s = env.step(action).await?;
+    let wall = t.elapsed().as_secs_f64();
+    if s.info.grading != GradingKind::Full {
+        return Err(format!("a settings edit was graded {:?}", s.info.grading).into());
+    }
+    Ok((wall, s))
+}
+
 async fn run(python: String, repeats: usize) -> Result<bool, Box<dyn Error>> {
     let package = talentflow::load()?.with_python(python.clone());
     let keep = BugId::new("F2");
@@ -269,12 +284,7 @@ async fn run(python: String, repeats: usize) -> Result<bool, Box<dyn Error>> {
         }
         plain.push(w[2] - w[1]);
         // A full grading.
-        let t = Instant::now();
-        let s = env.step(edit_file(settings, &original)).await?;
-        let wall = t.elapsed().as_secs_f64();
-        if s.info.grading != GradingKind::Full {
-            return Err(format!("a settings edit was graded {:?}", s.info.grading).into());
-        }
+        let (wall, s) = full_grading(&mut env, edit_file(settings, &original)).await?;
         full.push(wall);
         full_tests.push(s.info.timings.tests);
         // Targeted gradings, two per probe (a share of the probes per
@@ -314,12 +324,7 @@ async fn run(python: String, repeats: usize) -> Result<bool, Box<dyn Error>> {
         }
         // A full grading after edits (the usual one: every `full_every`
         // steps), with the test databases the last gradings kept.
-        let t = Instant::now();
-        let s = env.step(edit_file(settings, &original)).await?;
-        let wall = t.elapsed().as_secs_f64();
-        if s.info.grading != GradingKind::Full {
-            return Err(format!("a settings edit was graded {:?}", s.info.grading).into());
-        }
+        let (wall, _) = full_grading(&mut env, edit_file(settings, &original)).await?;
         full_kept.push(wall);
         println!(
             "round {}: plain pytest {:.2} s (stock PostgreSQL), {:.2} s (in the sandbox), full grading {:.2} s after a command, {:.2} s after edits, targeted so far {}",

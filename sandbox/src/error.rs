@@ -115,6 +115,12 @@ pub enum ErrorKind {
         /// What went wrong.
         message: String,
     },
+    /// The backend does not offer this operation.
+    #[error("`{operation}` is not supported by this sandbox backend")]
+    Unsupported {
+        /// The operation (a [`Sandbox`](crate::Sandbox) method's name).
+        operation: String,
+    },
     /// An I/O error.
     #[error("{source}")]
     Io {

@@ -85,5 +85,5 @@ pub use error::{Error, ErrorKind, Result};
 #[cfg(feature = "testing")]
 pub use fake::FakeSandbox;
 pub use local::{LocalOptions, LocalSandbox, ReapReport, UID_BASE};
-pub use sandbox::Sandbox;
+pub use sandbox::{Resident, Sandbox};
 pub use spec::{Limits, NetworkPolicy, SandboxSpec, SandboxSpecBuilder, Service};

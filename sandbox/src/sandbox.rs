@@ -64,8 +64,50 @@ pub trait Sandbox: Send + Sync {
     /// Lists the workspace's differences from the pristine state, sorted by path.
     fn changed_files(&self) -> impl Future<Output = Result<Vec<Change>>> + Send;
 
+    /// Starts `cmd` as a *resident*: a long-lived process of the sandbox's
+    /// user that outlives the call, with stdin, stdout and stderr on
+    /// `/dev/null`, in its own process group. The sandbox's own clean-ups
+    /// between and after commands spare it (the processes it forks are not
+    /// spared); [`destroy`](Self::destroy) stops it. The command's timeout
+    /// does not apply. Returns its pid, as the sandbox's own commands see it,
+    /// and its start time, so that a caller can tell it from a process that
+    /// later reuses the pid.
+    ///
+    /// Harnesses use it for helpers that must survive the agent's commands
+    /// (a pre-importing test server). The agent's commands run as the same
+    /// user and may kill a resident: a caller must treat a resident as gone
+    /// at any time. Backends without it return
+    /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) (the default).
+    fn spawn_resident(&self, cmd: &Command) -> impl Future<Output = Result<Resident>> + Send {
+        let _ = cmd;
+        std::future::ready(Err(crate::Error::new(
+            "failed to start a resident process",
+            crate::ErrorKind::Unsupported {
+                operation: "spawn_resident".into(),
+            },
+        )))
+    }
+
     /// Stops everything the sandbox started and removes everything it created.
     fn destroy(self) -> impl Future<Output = Result<()>> + Send
     where
         Self: Sized;
+}
+
+/// A long-lived process started by [`Sandbox::spawn_resident`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Resident {
+    /// Its pid, as the sandbox's own commands see it.
+    pub pid: u32,
+    /// Its start time in clock ticks since boot (field 22 of `/proc/PID/stat`):
+    /// a process that later gets the same pid has another start time.
+    pub start_time: u64,
+}
+
+impl Resident {
+    /// A resident's identity (for backends and tests).
+    pub fn new(pid: u32, start_time: u64) -> Self {
+        Self { pid, start_time }
+    }
 }

@@ -202,9 +202,10 @@ pub(crate) fn pids_of_uid(uid: u32) -> Vec<i32> {
 }
 
 /// SIGKILLs every process of `uid` whose process group is not in `keep`
-/// (commands still running), until none is left (bounded). Returns how many
-/// were signalled. For processes that left their command's group (`setsid`).
-pub(crate) fn kill_uid_outside(uid: u32, keep: &[i32]) -> usize {
+/// (commands still running) and whose pid is not in `spare` (residents),
+/// until none is left (bounded). Returns how many were signalled. For
+/// processes that left their command's group (`setsid`).
+pub(crate) fn kill_uid_outside(uid: u32, keep: &[i32], spare: &[i32]) -> usize {
     if uid == 0 || uid == euid() {
         return 0;
     }
@@ -212,7 +213,7 @@ pub(crate) fn kill_uid_outside(uid: u32, keep: &[i32]) -> usize {
     for _ in 0..50 {
         let strays: Vec<i32> = processes_of_uid(uid)
             .into_iter()
-            .filter(|(_, g)| !keep.contains(g))
+            .filter(|(p, g)| !keep.contains(g) && !spare.contains(p))
             .map(|(p, _)| p)
             .collect();
         if strays.is_empty() {

@@ -3,7 +3,7 @@
 
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::Stdio;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -12,7 +12,7 @@ use super::Inner;
 use crate::command::CappedBuf;
 use crate::path::symlink_escape;
 use crate::sys;
-use crate::{Command, Error, ErrorKind, ExecOutput, ExitStatus, Result};
+use crate::{Command, Error, ErrorKind, ExecOutput, ExitStatus, Resident, Result};
 
 /// Reads a stream to its end, keeping at most `limit` bytes: memory stays
 /// bounded however much the command writes.
@@ -62,7 +62,9 @@ fn convert(s: std::process::ExitStatus) -> ExitStatus {
     }
 }
 
-pub(super) async fn run(inner: &Inner, cmd: &Command) -> Result<ExecOutput> {
+/// The confined process for `cmd` (argv, scrubbed environment, working
+/// directory, rlimits, uid, network namespace), its standard streams unset.
+fn build(inner: &Inner, cmd: &Command) -> Result<(std::process::Command, Vec<String>)> {
     cmd.validate()?;
     let cwd = match &cmd.cwd {
         None => inner.ws_root.clone(),
@@ -89,7 +91,77 @@ pub(super) async fn run(inner: &Inner, cmd: &Command) -> Result<ExecOutput> {
         .env_clear()
         .envs(inner.env.iter().map(|(k, v)| (k, v)))
         .envs(cmd.env.iter().map(|(k, v)| (k, v)))
-        .current_dir(&cwd)
+        .current_dir(&cwd);
+    Ok((std_cmd, argv))
+}
+
+/// Starts `cmd` as a resident: its own session, streams on `/dev/null`,
+/// registered so that clean-ups spare it until it exits (then reaped).
+pub(super) async fn spawn_resident(inner: &Arc<Inner>, cmd: &Command) -> Result<Resident> {
+    let (mut std_cmd, argv) = build(inner, cmd)?;
+    std_cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    #[expect(
+        unsafe_code,
+        reason = "pre_exec runs between fork and exec; setsid is async-signal-safe"
+    )]
+    // SAFETY: setsid takes no arguments and allocates nothing.
+    unsafe {
+        std_cmd.pre_exec(|| {
+            if libc::setsid() == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    sys::confine(&mut std_cmd, inner.confinement);
+    let mut child = tokio::process::Command::from(std_cmd)
+        .kill_on_drop(false)
+        .spawn()
+        .map_err(|e| Error::io(format!("failed to start resident `{}`", argv[0]), e))?;
+    let pid = child.id().ok_or_else(|| {
+        Error::new(
+            "failed to start a resident process",
+            ErrorKind::Exec {
+                message: "it exited at once".into(),
+            },
+        )
+    })?;
+    let start_time = sys::start_time(pid).ok_or_else(|| {
+        Error::new(
+            "failed to start a resident process",
+            ErrorKind::Exec {
+                message: format!("no /proc entry for pid {pid}"),
+            },
+        )
+    })?;
+    lock_residents(&inner.residents).push(pid as i32);
+    let weak = Arc::downgrade(inner);
+    tokio::spawn(async move {
+        let _ = child.wait().await;
+        if let Some(inner) = weak.upgrade() {
+            lock_residents(&inner.residents).retain(|p| *p != pid as i32);
+        }
+    });
+    Ok(Resident::new(pid, start_time))
+}
+
+fn lock_residents(m: &Mutex<Vec<i32>>) -> std::sync::MutexGuard<'_, Vec<i32>> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Inner {
+    /// Pids of the residents alive right now.
+    pub(super) fn resident_pids(&self) -> Vec<i32> {
+        lock_residents(&self.residents).clone()
+    }
+}
+
+pub(super) async fn run(inner: &Inner, cmd: &Command) -> Result<ExecOutput> {
+    let (mut std_cmd, argv) = build(inner, cmd)?;
+    std_cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -177,7 +249,8 @@ pub(super) async fn run(inner: &Inner, cmd: &Command) -> Result<ExecOutput> {
                     .copied()
                     .filter(|g| *g != pgid)
                     .collect();
-                tokio::task::spawn_blocking(move || sys::kill_uid_outside(uid, &keep))
+                let spare = inner.resident_pids();
+                tokio::task::spawn_blocking(move || sys::kill_uid_outside(uid, &keep, &spare))
                     .await
                     .ok();
             }
@@ -207,7 +280,9 @@ pub(super) async fn run(inner: &Inner, cmd: &Command) -> Result<ExecOutput> {
     let (out, err) = (out.map_err(join_err)?, err.map_err(join_err)?);
     if let Some((uid, _)) = inner.agent {
         if timed_out {
-            tokio::task::spawn_blocking(move || sys::kill_uid(uid))
+            // Everything of the user but the residents.
+            let spare = inner.resident_pids();
+            tokio::task::spawn_blocking(move || sys::kill_uid_outside(uid, &[], &spare))
                 .await
                 .ok();
         } else {
@@ -219,7 +294,8 @@ pub(super) async fn run(inner: &Inner, cmd: &Command) -> Result<ExecOutput> {
                 .copied()
                 .filter(|g| *g != pgid)
                 .collect();
-            tokio::task::spawn_blocking(move || sys::kill_uid_outside(uid, &keep))
+            let spare = inner.resident_pids();
+            tokio::task::spawn_blocking(move || sys::kill_uid_outside(uid, &keep, &spare))
                 .await
                 .ok();
         }

@@ -96,6 +96,8 @@ struct Inner {
     services: Mutex<Vec<Running>>,
     /// Process groups of the commands running right now.
     running_groups: Mutex<Vec<i32>>,
+    /// Pids of the residents ([`Sandbox::spawn_resident`]) alive right now.
+    residents: Mutex<Vec<i32>>,
     opts: LocalOptions,
 }
 
@@ -239,6 +241,7 @@ impl LocalSandbox {
             env: Vec::new(),
             services: Mutex::new(Vec::new()),
             running_groups: Mutex::new(Vec::new()),
+            residents: Mutex::new(Vec::new()),
             opts,
         };
         let started = inner.setup(spec);
@@ -638,6 +641,10 @@ impl Inner {
         for s in services {
             s.stop(Duration::from_secs(3));
         }
+        // Residents first: they may run outside the sandbox's directory.
+        for pid in self.resident_pids() {
+            let _ = sys::kill(pid, libc::SIGKILL);
+        }
         if let Some((uid, _)) = self.agent {
             sys::kill_uid(uid);
         }
@@ -684,6 +691,10 @@ impl Sandbox for LocalSandbox {
         exec::run(self.inner(), cmd).await
     }
 
+    async fn spawn_resident(&self, cmd: &Command) -> Result<crate::Resident> {
+        exec::spawn_resident(self.inner(), cmd).await
+    }
+
     async fn read_file(&self, path: &str) -> Result<Vec<u8>> {
         let p = self.inner().resolve("read file", path, false)?;
         tokio::fs::read(&p)
@@ -703,6 +714,10 @@ impl Sandbox for LocalSandbox {
     async fn reset(&self) -> Result<Vec<Change>> {
         let inner = Arc::clone(self.inner());
         blocking("failed to reset the workspace", move || {
+            // Residents belong to the state being reset.
+            for pid in inner.resident_pids() {
+                let _ = sys::kill(pid, libc::SIGKILL);
+            }
             inner
                 .workspace
                 .lock()

@@ -236,6 +236,82 @@ pub(crate) async fn nothing_escaped_survives_reset<B: Backend>(b: &B) {
     sb.destroy().await.expect("destroy");
 }
 
+/// Whether the process `pid` with start time `start` is alive, seen from a
+/// command of the sandbox.
+async fn resident_alive<S: Sandbox>(sb: &S, r: debugenv_sandbox::Resident) -> bool {
+    // State and start time: fields 1 and 20 after the command name.
+    let o = sh(
+        sb,
+        &format!(
+            "set -- $(sed 's/.*) //' /proc/{}/stat 2>/dev/null); \
+             [ \"$1\" != Z ] && [ \"${{20:-}}\" = {} ] && echo alive || echo gone",
+            r.pid, r.start_time
+        ),
+    )
+    .await;
+    match o.stdout_text().trim() {
+        "alive" => true,
+        "gone" => false,
+        other => panic!("unexpected probe output {other:?}: {o:?}"),
+    }
+}
+
+pub(crate) async fn residents_outlive_commands_until_reset<B: Backend>(b: &B) {
+    let p = project();
+    let sb = b.create(&spec(p.path())).await;
+    let marker = unique_sleep();
+    let r = sb
+        .spawn_resident(&Command::shell(format!("exec sleep {marker}")))
+        .await
+        .expect("spawn_resident");
+    assert!(r.pid > 1, "{r:?}");
+    assert!(resident_alive(&sb, r).await, "the resident is not visible");
+    // A plain command, a command that leaves a background job, and one that
+    // times out: the sandbox's clean-ups after each spare the resident.
+    sh(&sb, "true").await;
+    sh(
+        &sb,
+        "setsid sleep 600 </dev/null >/dev/null 2>&1 & sleep 0.1; echo",
+    )
+    .await;
+    let t = sb
+        .exec(&Command::shell("sleep 30").timeout(Duration::from_millis(300)))
+        .await
+        .expect("exec");
+    assert!(t.timed_out, "{t:?}");
+    assert!(
+        resident_alive(&sb, r).await,
+        "a clean-up killed the resident"
+    );
+    // Only the resident survived: the background job did not.
+    let count = sh(
+        &sb,
+        "for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < $f 2>/dev/null; echo; done | grep -c 'slee[p] 600' || true",
+    )
+    .await;
+    assert_eq!(count.stdout_text().trim(), "0", "a background job survived");
+    // A resident whose process has exited is not a process of the sandbox.
+    let start = Instant::now();
+    sb.reset().await.expect("reset");
+    while resident_alive(&sb, r).await {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the resident survived reset"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // destroy stops a live one (checked by destroy_leaves_nothing's identity).
+    let r2 = sb
+        .spawn_resident(&Command::shell(format!("exec sleep {marker}")))
+        .await
+        .expect("spawn_resident again");
+    assert_ne!(r2, r);
+    let id = b.identity(&sb);
+    sb.destroy().await.expect("destroy");
+    let left = b.leftovers(&id).await;
+    assert!(left.is_empty(), "left after destroy: {left:?}");
+}
+
 pub(crate) async fn fork_bomb_is_contained<B: Backend>(b: &B) {
     let p = project();
     let mut limits = Limits::default();
@@ -501,6 +577,7 @@ macro_rules! conformance_suite {
         $crate::conformance_suite!(@cases $backend;
             output_and_exit_codes, output_flood_is_capped, timeout_kills_tree_ignoring_sigterm,
             background_jobs_do_not_outlive_their_command, nothing_escaped_survives_reset,
+            residents_outlive_commands_until_reset,
             fork_bomb_is_contained, memory_bomb_is_contained, path_escapes_are_refused,
             reset_restores_everything, sandboxes_are_isolated, services_answer,
             no_network_cannot_reach_listener, destroy_leaves_nothing,

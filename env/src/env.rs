@@ -91,6 +91,11 @@ struct Episode {
     /// anything could have changed it (see `tests.shards`); a slot without
     /// it runs with `fresh_args`.
     kept: u64,
+    /// The resident pytest server (`tests.preload`), once started; `None`
+    /// after a grading that could not use it (the next one starts another).
+    preload: Option<grading::Preload>,
+    /// The backend cannot keep a resident server: gradings run cold.
+    preload_unsupported: bool,
     /// Whether every module could be collected at the last grading. A test
     /// that could not be collected has no outcome a targeted grading could
     /// keep: the next grading is full.
@@ -195,6 +200,8 @@ impl<S: Sandbox> Environment<S> {
             targeted_since_full: 0,
             reusable: false,
             kept: 0,
+            preload: None,
+            preload_unsupported: false,
             collected: false,
             done: false,
         };
@@ -286,6 +293,7 @@ impl<S: Sandbox> Environment<S> {
             breakdown: None,
             grading: GradingKind::None,
             tests_run: 0,
+            preloaded: false,
             verdict: VerdictInfo::Ok,
             timings: Timings::default(),
             extra_tests: Vec::new(),
@@ -331,6 +339,7 @@ impl<S: Sandbox> Environment<S> {
             };
             info.grading = g.kind;
             info.tests_run = g.tests_run;
+            info.preloaded = g.preloaded;
             info.timings = timings;
             info.extra_tests = g.extra_tests;
             info.pytest_internals = g.pytest_internals;
@@ -432,6 +441,7 @@ impl<S: Sandbox> Environment<S> {
                 breakdown: None,
                 grading: GradingKind::None,
                 tests_run: 0,
+                preloaded: false,
                 verdict: VerdictInfo::Ok,
                 timings: Timings::default(),
                 extra_tests: Vec::new(),
@@ -636,6 +646,28 @@ impl<S: Sandbox> Environment<S> {
             .map(std::borrow::Cow::Owned)
     }
 
+    /// Starts the resident pytest server when the package preloads modules
+    /// and none is running. A backend without residents, or a failure,
+    /// leaves the gradings cold (a failure is retried at the next grading).
+    async fn ensure_preload(&self, episode: &mut Episode) {
+        if self.package.spec().tests.preload.is_empty()
+            || episode.preload.is_some()
+            || episode.preload_unsupported
+        {
+            return;
+        }
+        match grading::start_preload(&self.package, &self.sandbox).await {
+            Ok(p) => episode.preload = Some(p),
+            Err(e) => {
+                if matches!(e.kind(), debugenv_sandbox::ErrorKind::Unsupported { .. }) {
+                    episode.preload_unsupported = true;
+                } else {
+                    tracing::warn!(error = %e, "the resident pytest server did not start; grading cold");
+                }
+            }
+        }
+    }
+
     /// A grading: full (`selection` = `None`) or targeted; updates outcomes,
     /// reward and baseline of `episode`. A targeted run that meets a
     /// collection error is redone in full.
@@ -653,11 +685,21 @@ impl<S: Sandbox> Environment<S> {
         };
         let (restored, internals) = match before {
             Ok(b) => (
-                grading::restore_protected(&self.package, &self.sandbox, &b.changes).await,
+                grading::restore_protected(
+                    &self.package,
+                    &self.sandbox,
+                    &b.changes,
+                    episode.preload.as_ref(),
+                )
+                .await,
                 b.pytest_internals,
             ),
             Err(e) => (Err(e), Vec::new()),
         };
+        if restored.is_ok() {
+            self.ensure_preload(episode).await;
+        }
+        let warm = episode.preload.is_some();
         timings.sandbox = started.elapsed().as_secs_f64();
         let mut kind = if selection.is_some() {
             GradingKind::Targeted
@@ -678,6 +720,7 @@ impl<S: Sandbox> Environment<S> {
                     selection.as_deref(),
                     state,
                     &mut episode.kept,
+                    &mut episode.preload,
                 )
                 .await;
                 // Redo in full when a module failed to import (its other
@@ -712,6 +755,7 @@ impl<S: Sandbox> Environment<S> {
                         None,
                         grading::State::Fresh,
                         &mut episode.kept,
+                        &mut episode.preload,
                     )
                     .await
                 } else {
@@ -733,6 +777,7 @@ impl<S: Sandbox> Environment<S> {
                 (Some(sel), GradingKind::Targeted) => sel.len(),
                 _ => self.package.universe().len(),
             },
+            preloaded: warm && episode.preload.is_some(),
             files_changed: None,
             verdict: None,
             breakdown: None,
@@ -903,6 +948,8 @@ pub(crate) struct Graded {
     pub(crate) kind: GradingKind,
     /// Universe tests the grading ran.
     pub(crate) tests_run: usize,
+    /// Every pytest process of the grading came from the resident server.
+    pub(crate) preloaded: bool,
     /// The workspace's changed files after the grading.
     pub(crate) files_changed: Option<Vec<String>>,
     pub(crate) verdict: Option<(NoVerdictReason, String)>,

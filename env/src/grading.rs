@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use debugenv_junit::pytest::{self, NodeId, Resolver};
 use debugenv_junit::{Mode, Outcome, Parser};
-use debugenv_sandbox::{ChangeKind, Command, ExitStatus, Sandbox};
+use debugenv_sandbox::{ChangeKind, Command, ExitStatus, Resident, Sandbox};
 use rand::Rng;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -60,6 +60,14 @@ fn random_name(rng: &mut impl Rng, prefix: &str) -> String {
 
 /// The harness's pytest command line (without the test selection).
 pub(crate) fn pytest_line(package: &Package, junit: Option<&str>) -> String {
+    pytest_line_via(package, junit, None)
+}
+
+/// [`pytest_line`], run through the resident server `preload` when given:
+/// its client (the same interpreter) hands the run to a child of the server,
+/// or runs it cold when the server is gone. The shell variable
+/// `debugenv_preload` must hold [`PRELOAD_SCRIPT`].
+fn pytest_line_via(package: &Package, junit: Option<&str>, preload: Option<&Preload>) -> String {
     let t = &package.spec().tests;
     let mut words: Vec<String> = vec![
         t.python.clone(),
@@ -93,6 +101,23 @@ pub(crate) fn pytest_line(package: &Package, junit: Option<&str>) -> String {
     }
     words.extend(t.args.iter().cloned());
     let mut line = words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ");
+    if let Some(p) = preload {
+        // `python -s -m pytest` -> the client, which execs exactly that when
+        // it cannot use the server.
+        let head = [t.python.as_str(), "-s", "-m", "pytest"]
+            .iter()
+            .map(|w| quote(w))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let client = format!(
+            "{} -s -P -c \"$debugenv_preload\" client \"${{TMPDIR:-/tmp}}/{}\" {} {} --",
+            quote(&t.python),
+            p.socket,
+            p.resident.pid,
+            p.resident.start_time
+        );
+        line = line.replacen(&head, &client, 1);
+    }
     if let Some(j) = junit {
         // The report goes to the sandbox's private temp dir, under a name
         // drawn per run; quote() leaves `$` alone only inside double quotes.
@@ -102,6 +127,58 @@ pub(crate) fn pytest_line(package: &Package, junit: Option<&str>) -> String {
         );
     }
     line
+}
+
+/// The fork server's script (server and client): `env/src/preload.py`.
+pub(crate) const PRELOAD_SCRIPT: &str = include_str!("preload.py");
+
+/// An episode's resident pytest server (`tests.preload`).
+#[derive(Debug, Clone)]
+pub(crate) struct Preload {
+    pub(crate) resident: Resident,
+    /// Its socket's file name in the sandbox's temp dir.
+    pub(crate) socket: String,
+}
+
+/// Starts the package's resident pytest server: first a sweep (no process
+/// of the agent is alive while it starts), then the server, which binds its
+/// socket at once and imports `tests.preload` before it accepts (a client
+/// waits meanwhile, as long as a cold start would take).
+pub(crate) async fn start_preload<S: Sandbox>(
+    package: &Package,
+    sandbox: &S,
+) -> std::result::Result<Preload, debugenv_sandbox::Error> {
+    let t = &package.spec().tests;
+    sandbox
+        .exec(&Command::shell(sweep_line(None)).timeout(Duration::from_secs(60)))
+        .await?;
+    // Not from the episode's generator: whether a server has to be started
+    // must not change the canaries' names of a replay.
+    let socket = format!(
+        "{}.sock",
+        random_name(&mut rand::rng(), "debugenv-preload-")
+    );
+    let plugins = if t.plugins.is_empty() {
+        "-".to_owned()
+    } else {
+        t.plugins.join(",")
+    };
+    let mut line = format!(
+        "exec {} -s -P -c {} server \"${{TMPDIR:-/tmp}}/{socket}\" {}",
+        quote(&t.python),
+        quote(PRELOAD_SCRIPT),
+        quote(&plugins)
+    );
+    for m in &t.preload {
+        line.push(' ');
+        line.push_str(&quote(m));
+    }
+    let cmd = Command::shell(line)
+        .env("PYTHONNOUSERSITE", "1")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("PYTHONHASHSEED", "0");
+    let resident = sandbox.spawn_resident(&cmd).await?;
+    Ok(Preload { resident, socket })
 }
 
 /// Environment every harness pytest run gets.
@@ -132,6 +209,7 @@ pub(crate) async fn restore_protected<S: Sandbox>(
     package: &Package,
     sandbox: &S,
     changes: &[debugenv_sandbox::Change],
+    preload: Option<&Preload>,
 ) -> Result<usize> {
     let protected: Vec<_> = changes
         .iter()
@@ -147,7 +225,11 @@ pub(crate) async fn restore_protected<S: Sandbox>(
         return Ok(0);
     }
     let paths: Vec<String> = protected.iter().map(|c| quote(&c.path)).collect();
-    let line = format!("{} && rm -rf -- {}", sweep_line(), paths.join(" "));
+    let line = format!(
+        "{} && rm -rf -- {}",
+        sweep_line(preload.map(|p| &p.resident)),
+        paths.join(" ")
+    );
     let out = sandbox
         .exec(&Command::shell(line).timeout(Duration::from_secs(60)))
         .await
@@ -214,22 +296,33 @@ fi
 /// The shell line that SIGKILLs every process of the sandbox's user, where
 /// that user is neither the harness's own nor root (then it could only be
 /// the harness itself).
-fn sweep_line() -> String {
+fn sweep_line(spare: Option<&Resident>) -> String {
     let harness_uid = harness_uid();
     if harness_uid == u32::MAX {
         return String::from("true");
     }
     // The shell's own ancestors may run as the same user (a backend's exec
     // wrapper, `timeout`): they are spared, everything else of the user dies.
+    // So is the harness's resident server, when it is still the process that
+    // was started (same pid and start time), not one that reused its pid.
+    let spare = spare.map_or(String::new(), |r| {
+        format!(
+            "st=$(sed 's/.*) //' /proc/{pid}/stat 2>/dev/null | cut -d' ' -f20); \
+             [ \"$st\" = {start} ] && keep=\"${{keep}}{pid} \"; ",
+            pid = r.pid,
+            start = r.start_time
+        )
+    });
     format!(
-        "me=$(id -u); if [ \"$me\" != {harness_uid} ] && [ \"$me\" != 0 ]; then {SWEEP}; fi; true"
+        "me=$(id -u); if [ \"$me\" != {harness_uid} ] && [ \"$me\" != 0 ]; then {}; fi; true",
+        SWEEP.replacen("{spare}", &spare, 1)
     )
 }
 
 /// Kills every process of user `$me` (this shell's, which `-O` tests without
 /// a fork per process) that is not this shell or one of its ancestors (read
 /// from /proc; a fork bomb's children are killed one by one).
-const SWEEP: &str = "keep=\" $$ \"; p=$$; \
+const SWEEP: &str = "keep=\" $$ \"; {spare}p=$$; \
 while [ \"${p:-1}\" -gt 1 ]; do p=$(sed 's/.*) //' /proc/$p/stat 2>/dev/null | cut -d' ' -f2); keep=\"$keep$p \"; done; \
 for d in /proc/[0-9]*; do pid=${d#/proc/}; case \"$keep\" in *\" $pid \"*) continue;; esac; \
 [ -O \"$d\" ] && kill -KILL \"$pid\" 2>/dev/null; done";
@@ -240,7 +333,7 @@ for d in /proc/[0-9]*; do pid=${d#/proc/}; case \"$keep\" in *\" $pid \"*) conti
 /// private temp dir, every Redis key, and every PostgreSQL database (dropped
 /// and the default one re-created empty).
 pub(crate) async fn reset_state<S: Sandbox>(sandbox: &S) -> Result<()> {
-    let line = format!("{}; {RESET_STATE}", sweep_line());
+    let line = format!("{}; {RESET_STATE}", sweep_line(None));
     let out = sandbox
         .exec(&Command::shell(line).timeout(Duration::from_secs(120)))
         .await
@@ -422,6 +515,7 @@ pub(crate) async fn run<S: Sandbox>(
     selection: Option<&[usize]>,
     state: State,
     kept: &mut u64,
+    preload: &mut Option<Preload>,
 ) -> Result<RunResult> {
     let spec = package.spec();
     let universe = package.universe();
@@ -459,7 +553,8 @@ pub(crate) async fn run<S: Sandbox>(
         .iter()
         .enumerate()
         .map(|(k, group)| {
-            let mut line = pytest_line(package, Some(&format!("{base}-{k}.xml")));
+            let mut line =
+                pytest_line_via(package, Some(&format!("{base}-{k}.xml")), preload.as_ref());
             let state_args = if reuses(k) {
                 &spec.tests.reuse_args
             } else {
@@ -498,9 +593,18 @@ pub(crate) async fn run<S: Sandbox>(
             line
         })
         .collect();
+    let tmp = "\"${TMPDIR:-/tmp}\"";
+    let file = |k: usize, ext: &str| format!("{tmp}/{base}-{k}.{ext}");
     // A single run is shard slot 0: it shares that slot's kept state.
     let shard_env = |k: usize| {
         let mut s = String::new();
+        if preload.is_some() {
+            // Where the client notes that it could not use the server.
+            s.push_str(&format!(
+                "export DEBUGENV_PRELOAD_NOTE={}; ",
+                file(k, "note")
+            ));
+        }
         for (name, value) in &spec.tests.shards.env {
             s.push_str(&format!(
                 "export {name}={}; ",
@@ -509,12 +613,18 @@ pub(crate) async fn run<S: Sandbox>(
         }
         s
     };
-    let tmp = "\"${TMPDIR:-/tmp}\"";
-    let file = |k: usize, ext: &str| format!("{tmp}/{base}-{k}.{ext}");
     // The sweep first, in the same shell that then runs pytest: no process
-    // of the agent is alive while the tests run.
+    // of the agent is alive while the tests run (but the harness's server).
+    let sweep = match preload.as_ref() {
+        Some(p) => format!(
+            "{}; debugenv_preload={}",
+            sweep_line(Some(&p.resident)),
+            quote(PRELOAD_SCRIPT)
+        ),
+        None => sweep_line(None),
+    };
     let line = if sharded {
-        let mut line = format!("{}; ", sweep_line());
+        let mut line = format!("{sweep}; ");
         for (k, l) in lines.iter().enumerate() {
             let (out, rc) = (file(k, "out"), file(k, "rc"));
             line.push_str("( ");
@@ -532,7 +642,7 @@ pub(crate) async fn run<S: Sandbox>(
         line.push_str("wait");
         line
     } else {
-        format!("{}; {}{}", sweep_line(), shard_env(0), lines[0])
+        format!("{sweep}; {}{}", shard_env(0), lines[0])
     };
     let started = Instant::now();
     let out = sandbox
@@ -552,10 +662,13 @@ pub(crate) async fn run<S: Sandbox>(
         } else {
             format!(" {}", quote(&canary_path))
         };
+        // The client's note (it could not use the server) goes to stderr.
+        let note = file(k, "note");
         let read = sandbox
             .exec(
                 &Command::shell(format!(
-                    "cat {report} 2>/dev/null; s=$?; rm -f {report}{cleanup}; exit $s"
+                    "cat {note} >&2 2>/dev/null; cat {report} 2>/dev/null; s=$?; \
+                     rm -f {report} {note}{cleanup}; exit $s"
                 ))
                 .timeout(Duration::from_secs(60))
                 .output_limit(256 << 20),
@@ -607,6 +720,15 @@ pub(crate) async fn run<S: Sandbox>(
     };
     for (k, read) in reads.into_iter().enumerate() {
         let read = read.map_err(|e| sandbox_err("reading the JUnit report", e))?;
+        if preload.is_some() && !read.stderr.is_empty() {
+            // The server is gone or was not the harness's: the next grading
+            // starts a new one (this one ran cold, or lost its process).
+            tracing::info!(
+                note = %read.stderr_text().trim(),
+                "the resident pytest server was not used"
+            );
+            *preload = None;
+        }
         let (code, tail_text) = if sharded {
             let (word, tail_text) = statuses.get(k).cloned().unwrap_or_default();
             let code = match word.parse::<i32>() {

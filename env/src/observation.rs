@@ -201,6 +201,10 @@ pub struct StepInfo {
     /// selection in a targeted one, 0 without a grading.
     #[serde(default)]
     pub tests_run: usize,
+    /// The grading's pytest processes were forked from the resident server
+    /// (`tests.preload`), none started cold.
+    #[serde(default)]
+    pub preloaded: bool,
     /// The verdict.
     pub verdict: VerdictInfo,
     /// Phase timings.

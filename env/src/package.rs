@@ -665,6 +665,16 @@ impl Package {
         self
     }
 
+    /// Overrides `tests.preload`: third-party modules the resident pytest
+    /// server imports (empty: every grading runs cold). Not checked against
+    /// `tests.plugins` as loading is; the server refuses to serve (gradings
+    /// run cold) when a plugin got imported.
+    #[must_use]
+    pub fn with_preload(mut self, modules: Vec<String>) -> Self {
+        self.spec.tests.preload = modules;
+        self
+    }
+
     /// Overrides `tests.shards.min_tests` (smaller selections run in one process).
     #[must_use]
     pub fn with_shard_min_tests(mut self, min_tests: usize) -> Self {

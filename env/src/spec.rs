@@ -74,6 +74,15 @@ pub struct TestsSpec {
     pub categories: Vec<CategorySpec>,
     /// How a grading is split over concurrent pytest processes.
     pub shards: ShardsSpec,
+    /// Third-party modules a resident server of the sandbox imports once and
+    /// forks every grading's pytest process from (`preload`; empty: every
+    /// grading starts a fresh interpreter). Never the workspace's modules:
+    /// the server runs outside it, so every edit is seen. pytest plugins the
+    /// harness loads (`plugins`) cannot be listed: pytest rewrites a plugin's
+    /// asserts at import. Needs a backend with
+    /// [`Sandbox::spawn_resident`](debugenv_sandbox::Sandbox::spawn_resident);
+    /// without one, gradings run cold.
+    pub preload: Vec<String>,
 }
 
 /// `[tests.shards]`: a grading of many tests runs as `count` pytest
@@ -454,6 +463,7 @@ impl Walker<'_> {
                     fresh_on: Vec::new(),
                     categories: Vec::new(),
                     shards: ShardsSpec::default(),
+                    preload: Vec::new(),
                 }
             }
         };
@@ -639,6 +649,7 @@ impl Walker<'_> {
                 "fresh_on",
                 "categories",
                 "shards",
+                "preload",
             ],
         );
         let python = self
@@ -660,6 +671,40 @@ impl Walker<'_> {
         let fresh_args = self.strings(t, "fresh_args");
         let env = self.env_table(t, "env", "tests.env");
         let shards = self.shards(t);
+        let preload = self.strings(t, "preload");
+        if let Some(v) = Self::get(t, "preload") {
+            let dotted = |m: &str| {
+                m.split('.').all(|part| {
+                    part.bytes()
+                        .next()
+                        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+                        && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                })
+            };
+            for m in &preload {
+                if !dotted(m) {
+                    self.problem(
+                        v.span().start,
+                        format!(
+                            "`tests.preload` entry `{m}` is not a module name (dotted identifiers)"
+                        ),
+                    );
+                }
+                if let Some(p) = plugins
+                    .iter()
+                    .find(|p| m == *p || m.starts_with(&format!("{p}.")))
+                {
+                    self.problem(
+                        v.span().start,
+                        format!(
+                            "`tests.preload` entry `{m}` is loaded as the plugin `{p}` \
+                             (`tests.plugins`): pytest rewrites a plugin's asserts when it \
+                             imports it, and cannot once it is preloaded"
+                        ),
+                    );
+                }
+            }
+        }
         let mut categories = Vec::new();
         match Self::get(t, "categories") {
             None => self.problem(
@@ -719,6 +764,7 @@ impl Walker<'_> {
             fresh_on,
             categories,
             shards,
+            preload,
         }
     }
 }
@@ -750,6 +796,37 @@ path = "tests/unit/"
         assert_eq!(s.tests.categories[0].path, "tests/unit");
         assert_eq!(s.tests.timeout, Duration::from_secs(600));
         assert_eq!(s.tests.shards, ShardsSpec::default());
+    }
+
+    #[test]
+    fn preload_parses_and_refuses_plugins_and_bad_names() {
+        let src = GOOD.replace(
+            "[tests]\n",
+            "[tests]\npreload = [\"django.db\", \"redis\"]\n",
+        );
+        let s = EnvironmentSpec::parse(Path::new("environment.toml"), &src).expect("parses");
+        assert_eq!(s.tests.preload, ["django.db", "redis"]);
+        assert!(
+            EnvironmentSpec::parse(Path::new("environment.toml"), GOOD)
+                .expect("valid")
+                .tests
+                .preload
+                .is_empty()
+        );
+        let bad = GOOD.replace(
+            "[tests]\n",
+            "[tests]\nplugins = [\"pytest_django.plugin\"]\n\
+             preload = [\"pytest_django.plugin.sub\", \"a-b\", \"ok\"]\n",
+        );
+        let problems =
+            EnvironmentSpec::parse(Path::new("environment.toml"), &bad).expect_err("refused");
+        let e = format!("{problems:?}");
+        assert_eq!(problems.len(), 2, "{e}");
+        assert!(
+            e.contains("`pytest_django.plugin.sub` is loaded as the plugin"),
+            "{e}"
+        );
+        assert!(e.contains("`a-b` is not a module name"), "{e}");
     }
 
     #[test]

@@ -355,7 +355,17 @@ async fn grade_state<S: Sandbox>(
         .await
         .map_err(|e| Error::new("verify: resetting a sandbox", ErrorKind::Sandbox(e)))?;
     apply_fixes(package, sandbox, "verify", |b| fixed.contains(b)).await?;
-    match grading::run(package, sandbox, rng, None, grading::State::Fresh, &mut 0).await? {
+    match grading::run(
+        package,
+        sandbox,
+        rng,
+        None,
+        grading::State::Fresh,
+        &mut 0,
+        &mut None,
+    )
+    .await?
+    {
         RunResult::Verdict(o) => Ok((o.passed, o.extra)),
         RunResult::NoVerdict(reason, detail) => Err(Error::new(
             "verify: grading",

@@ -10,6 +10,7 @@ mod docker;
 mod episode;
 mod package;
 mod parsers;
+mod preload;
 mod red_team;
 mod shards;
 mod targeted;

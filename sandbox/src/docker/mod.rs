@@ -5,6 +5,7 @@ mod image;
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
@@ -20,7 +21,7 @@ pub use image::ImageBuilder;
 
 use crate::command::CappedBuf;
 use crate::path::{normalize, symlink_escape};
-use crate::{Change, ChangeKind, Command, Error, ErrorKind, ExecOutput, ExitStatus};
+use crate::{Change, ChangeKind, Command, Error, ErrorKind, ExecOutput, ExitStatus, Resident};
 use crate::{NetworkPolicy, Result, Sandbox, SandboxSpec, Service};
 
 /// The engine API version this crate speaks. Docker 20.10 (the oldest engine we
@@ -300,6 +301,13 @@ mod serde_json_like {
 /// PostgreSQL and Redis run inside the container as their own users on unix
 /// sockets in `/run/debugenv`. The pristine workspace is kept read-only at
 /// `/opt/debugenv/pristine`, so `reset` never recreates the container.
+///
+/// [`spawn_resident`](Sandbox::spawn_resident) starts the command through the
+/// same exec path, as user `sandbox`, under `setsid` in the background, and
+/// records its pid and start time: the kill after a timeout spares a recorded
+/// resident while both still match (a fork bomb that outlives a few per-pid
+/// passes makes it `SIGSTOP` everything, resume the residents and kill the
+/// rest), and `reset` kills residents with every other process of the user.
 #[derive(Debug)]
 pub struct DockerSandbox {
     docker: Docker,
@@ -307,6 +315,9 @@ pub struct DockerSandbox {
     name: String,
     env: Vec<String>,
     opts: DockerOptions,
+    /// Residents ([`Sandbox::spawn_resident`]) started since the last reset;
+    /// some may have exited (a pid reused since has another start time).
+    residents: Mutex<Vec<Resident>>,
     destroyed: bool,
 }
 
@@ -381,6 +392,7 @@ impl DockerSandbox {
             name,
             env,
             opts: opts.clone(),
+            residents: Mutex::new(Vec::new()),
             destroyed: false,
         };
         // From here a failure removes the container before returning.
@@ -571,31 +583,60 @@ impl DockerSandbox {
     }
 
     /// SIGKILLs every process of the sandbox user (services and the container's
-    /// main process run as other users) until none is left. A fork bomb can
-    /// hold every pid of the container, so starting the killer may fail for a
-    /// moment: it is retried, and it re-kills until a scan (bash builtins
-    /// only, no fork) finds no live process of the user but itself.
+    /// main process run as other users) until none is left, but the recorded
+    /// residents that are still the same process (pid and start time); the
+    /// processes they fork are not spared. A fork bomb can hold every pid of
+    /// the container, so starting the killer may fail for a moment: it is
+    /// retried, and it re-kills until a scan (bash builtins only, no fork)
+    /// finds no live process of the user but itself and the spared residents.
+    ///
+    /// Without residents one pass is `kill -KILL -1`, which the kernel applies
+    /// atomically with respect to forks. With residents a pass kills pid by
+    /// pid; when processes are still there after a few such passes (a fork
+    /// bomb outruns them) a pass first stops everything with `kill -STOP -1`
+    /// (atomic too), resumes the residents, then kills the stopped rest.
     async fn kill_agent_processes(&self) {
-        const SCRIPT: &str = r#"for ((i = 0; i < 200; i++)); do
-  kill -KILL -1 2>/dev/null
+        const SCRIPT: &str = r#"spare=" $* "
+for ((i = 0; i < 200; i++)); do
+  if [ "$spare" = "  " ]; then
+    kill -KILL -1 2>/dev/null
+  elif [ "$i" -ge 3 ]; then
+    kill -STOP -1 2>/dev/null
+  fi
   n=0
   for p in /proc/[0-9]*; do
-    [ "${p#/proc/}" = "$$" ] && continue
+    q=${p#/proc/}
+    [ "$q" = "$$" ] && continue
     [ -O "$p" ] || continue
     read -r s 2>/dev/null < "$p/stat" || continue
     s=${s##*) }
     [ "${s%% *}" = Z ] && continue
+    if [ "$spare" != "  " ]; then
+      set -- $s
+      case $spare in
+        *" $q:${20:-} "*) [ "$i" -ge 3 ] && kill -CONT "$q" 2>/dev/null; continue ;;
+      esac
+      kill -KILL "$q" 2>/dev/null
+    fi
     n=$((n + 1))
   done
   [ "$n" = 0 ] && exit 0
 done
 exit 1"#;
+        let mut argv: Vec<String> = vec![
+            "/bin/bash".into(),
+            "-c".into(),
+            SCRIPT.into(),
+            "debugenv-kill".into(),
+        ];
+        argv.extend(
+            self.lock_residents()
+                .iter()
+                .map(|r| format!("{}:{}", r.pid, r.start_time)),
+        );
         let mut last = String::new();
         for _ in 0..50 {
-            match self
-                .raw_exec_simple(vec!["/bin/bash".into(), "-c".into(), SCRIPT.into()])
-                .await
-            {
+            match self.raw_exec_simple(argv.clone()).await {
                 Ok(Some(0)) => return,
                 Ok(code) => last = format!("killer exited with {code:?}"),
                 Err(e) => last = e.to_string(),
@@ -603,6 +644,28 @@ exit 1"#;
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         tracing::warn!(error = %last, container = %self.name, "failed to kill sandbox processes");
+    }
+
+    fn lock_residents(&self) -> MutexGuard<'_, Vec<Resident>> {
+        self.residents.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The working directory of `cmd`: the workspace, or its `cwd` resolved
+    /// inside it.
+    async fn workdir(&self, cmd: &Command) -> Result<String> {
+        match &cmd.cwd {
+            Some(dir) => Ok(self.resolve("run command", dir, false).await?.0),
+            None => Ok(WORKSPACE.to_owned()),
+        }
+    }
+
+    /// The sandbox's environment followed by `cmd`'s.
+    fn command_env(&self, cmd: &Command) -> Vec<String> {
+        self.env
+            .iter()
+            .cloned()
+            .chain(cmd.env.iter().map(|(k, v)| format!("{k}={v}")))
+            .collect()
     }
 
     /// Runs argv as the sandbox user without collecting output; returns the exit code.
@@ -825,11 +888,7 @@ async fn remove_container(docker: &Docker, id: &str) -> Result<()> {
 impl Sandbox for DockerSandbox {
     async fn exec(&self, cmd: &Command) -> Result<ExecOutput> {
         cmd.validate()?;
-        let mut workdir = WORKSPACE.to_owned();
-        if let Some(dir) = &cmd.cwd {
-            let (p, _) = self.resolve("run command", dir, false).await?;
-            workdir = p;
-        }
+        let workdir = self.workdir(cmd).await?;
         let secs = format!("{:.3}", cmd.timeout.as_secs_f64());
         let grace = format!("{:.3}", self.opts.kill_grace.as_secs_f64());
         // `timeout` makes its own process group (its pid) and signals the
@@ -847,12 +906,7 @@ impl Sandbox for DockerSandbox {
             secs,
         ];
         argv.extend(cmd.full_argv());
-        let env: Vec<String> = self
-            .env
-            .iter()
-            .cloned()
-            .chain(cmd.env.iter().map(|(k, v)| format!("{k}={v}")))
-            .collect();
+        let env = self.command_env(cmd);
         let deadline = cmd.timeout + self.opts.kill_grace + Duration::from_secs(10);
         let mut out = self
             .raw_exec(argv, AGENT_USER, Some(env), deadline, cmd.output_limit)
@@ -944,11 +998,72 @@ impl Sandbox for DockerSandbox {
     }
 
     async fn reset(&self) -> Result<Vec<Change>> {
+        // reset.py kills every process of the sandbox user first, residents
+        // included: they belong to the state being reset.
+        self.lock_residents().clear();
         self.workspace_diff("reset").await
     }
 
     async fn changed_files(&self) -> Result<Vec<Change>> {
         self.workspace_diff("diff").await
+    }
+
+    async fn spawn_resident(&self, cmd: &Command) -> Result<Resident> {
+        // `setsid` does not fork here (a background job of a non-interactive
+        // sh is not a process-group leader), so `$!` is the resident's pid.
+        // The stat line is read with builtins only: a fork could let sh reap
+        // a resident that exited at once before its entry is read.
+        const SCRIPT: &str = r#"cd -- "$1" || exit 2; shift
+command -v "$1" >/dev/null 2>&1 || { echo "$1: command not found" >&2; exit 127; }
+setsid "$@" </dev/null >/dev/null 2>&1 &
+p=$!
+IFS= read -r s < /proc/$p/stat || { echo "no /proc entry for pid $p" >&2; exit 3; }
+s=${s##*") "}
+set -- $s
+echo "$p ${20}""#;
+        let fail = |message: String| {
+            Error::new(
+                "failed to start a resident process",
+                ErrorKind::Exec { message },
+            )
+        };
+        cmd.validate()?;
+        let workdir = self.workdir(cmd).await?;
+        let mut argv = vec![
+            "/bin/sh".to_owned(),
+            "-c".into(),
+            SCRIPT.into(),
+            "sh".into(),
+            workdir,
+        ];
+        argv.extend(cmd.full_argv());
+        let out = self
+            .raw_exec(
+                argv,
+                AGENT_USER,
+                Some(self.command_env(cmd)),
+                Duration::from_secs(60),
+                64 * 1024,
+            )
+            .await?;
+        let text = out.stdout_text();
+        let parsed = text
+            .trim()
+            .split_once(' ')
+            .and_then(|(pid, start)| Some(Resident::new(pid.parse().ok()?, start.parse().ok()?)));
+        let resident = match parsed {
+            Some(r) if out.status.success() && r.pid > 0 => r,
+            _ => {
+                return Err(fail(format!(
+                    "the launcher ({}) printed {:?}, stderr {:?}",
+                    out.status,
+                    text,
+                    out.stderr_text().trim()
+                )));
+            }
+        };
+        self.lock_residents().push(resident);
+        Ok(resident)
     }
 
     async fn destroy(mut self) -> Result<()> {

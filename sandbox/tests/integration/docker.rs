@@ -12,7 +12,7 @@ use bollard::query_parameters::{
     CreateContainerOptions, ListContainersOptions, ListNetworksOptions, RemoveContainerOptions,
 };
 use debugenv_sandbox::docker::{self, DockerOptions, DockerSandbox, OWNER_LABEL, SANDBOX_LABEL};
-use debugenv_sandbox::{Command, NetworkPolicy, Sandbox, SandboxSpec};
+use debugenv_sandbox::{Command, Limits, NetworkPolicy, Sandbox, SandboxSpec};
 
 use crate::conformance::Backend;
 
@@ -296,5 +296,122 @@ async fn container_is_hardened() {
         "1000\nCapEff: 0000000000000000\nNoNewPrivs: 1\nconformance\nwheelhouse ok\n",
         "{o:?}"
     );
+    sb.destroy().await.expect("destroy");
+}
+
+/// A fork bomb whose processes each start a new session (so the timeout's
+/// group kill misses them): the kill after the timeout spares the resident
+/// and kills the bomb. The bomb often outruns the per-pid passes, and the
+/// kill escalates to `kill -STOP -1` (about one run in three here, so a
+/// resident left stopped fails this only sometimes): the resident must be
+/// left running, not stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resident_survives_a_fork_bomb_cleanup() {
+    let Some(b) = docker_backend().await else {
+        return;
+    };
+    let p = crate::conformance::project();
+    let mut limits = Limits::default();
+    limits.processes = 64;
+    let spec = SandboxSpec::builder(p.path())
+        .limits(limits)
+        .build()
+        .expect("spec");
+    let sb = b.create(&spec).await;
+    let r = sb
+        .spawn_resident(&Command::shell("exec sleep 9999.5"))
+        .await
+        .expect("spawn_resident");
+    let out = sb
+        .exec(
+            &Command::shell(
+                "export B='bomb=1; while :; do setsid bash -c \"$B\" & done'; \
+                 bash -c \"$B\"; sleep 30",
+            )
+            .timeout(Duration::from_secs(3)),
+        )
+        .await
+        .expect("exec");
+    assert!(out.timed_out || !out.status.success(), "{out:?}");
+    // State and start time of the resident, and how many bomb processes are left.
+    let probe = format!(
+        "set -- $(sed 's/.*) //' /proc/{}/stat 2>/dev/null); echo \"${{1:-gone}} ${{20:-}}\"; \
+         for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < $f 2>/dev/null; echo; done | grep -c 'bom[b]' || true",
+        r.pid
+    );
+    let mut last = None;
+    for _ in 0..50 {
+        let o = sb
+            .exec(&Command::shell(probe.clone()).timeout(Duration::from_secs(30)))
+            .await
+            .expect("exec");
+        if o.status.success() {
+            last = Some(o);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let o = last.expect("sandbox unusable after the fork bomb");
+    let text = o.stdout_text();
+    let mut lines = text.lines();
+    let state = lines.next().unwrap_or_default().to_owned();
+    assert!(
+        state == format!("S {}", r.start_time) || state == format!("R {}", r.start_time),
+        "the resident is gone or stopped: {state:?} ({o:?})"
+    );
+    assert_eq!(lines.next(), Some("0"), "bomb processes survived: {o:?}");
+    sb.destroy().await.expect("destroy");
+}
+
+/// A resident runs in the command's directory with the sandbox's and the
+/// command's environment, as the sandbox user; a missing program is an error.
+#[tokio::test]
+async fn resident_gets_cwd_env_and_user() {
+    let Some(b) = docker_backend().await else {
+        return;
+    };
+    let p = crate::conformance::project();
+    let sb = b.create(&crate::conformance::spec(p.path())).await;
+    let r = sb
+        .spawn_resident(
+            &Command::shell(
+                "{ pwd; id -un; echo \"$X $WORKSPACE\"; } > /tmp/resident.out; exec sleep 600",
+            )
+            .cwd("app/sub")
+            .env("X", "from-cmd"),
+        )
+        .await
+        .expect("spawn_resident");
+    let mut text = String::new();
+    for _ in 0..100 {
+        let o = sb
+            .exec(&Command::shell(format!(
+                "cat /tmp/resident.out 2>/dev/null; sed 's/.*) //' /proc/{}/stat | cut -d' ' -f20",
+                r.pid
+            )))
+            .await
+            .expect("exec");
+        text = o.stdout_text().into_owned();
+        if text.lines().count() == 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        text,
+        format!(
+            "/workspace/app/sub\nsandbox\nfrom-cmd /workspace\n{}\n",
+            r.start_time
+        )
+    );
+    let e = sb
+        .spawn_resident(&Command::argv(["/no/such/program"]))
+        .await
+        .expect_err("a missing program");
+    assert!(
+        matches!(e.kind(), debugenv_sandbox::ErrorKind::Exec { .. }),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("/no/such/program"), "{e}");
     sb.destroy().await.expect("destroy");
 }

@@ -248,6 +248,9 @@ async fn run(python: String, repeats: usize) -> Result<bool, Box<dyn Error>> {
     let mut targeted_tests = Vec::new();
     let mut full_kept = Vec::new();
     let mut phases = [0.0f64; 4]; // sandbox, tests, parse, reward over graded steps
+    // Gradings whose pytest processes were forked from the resident server
+    // (`tests.preload`), of all gradings measured.
+    let (mut preloaded, mut gradings) = (0usize, 0usize);
     let mut graded_total = 0.0;
     let mut edit = 0u32;
     let mut edit_file = |file: &str, base: &str| {
@@ -287,6 +290,8 @@ async fn run(python: String, repeats: usize) -> Result<bool, Box<dyn Error>> {
         let (wall, s) = full_grading(&mut env, edit_file(settings, &original)).await?;
         full.push(wall);
         full_tests.push(s.info.timings.tests);
+        gradings += 1;
+        preloaded += usize::from(s.info.preloaded);
         // Targeted gradings, two per probe (a share of the probes per
         // round): the bug back, then fixed again.
         for (bug, file, broken) in probes.iter().skip(round).step_by(repeats.max(1)) {
@@ -307,6 +312,8 @@ async fn run(python: String, repeats: usize) -> Result<bool, Box<dyn Error>> {
                 phases[2] += tm.parse;
                 phases[3] += tm.reward;
                 graded_total += wall;
+                gradings += 1;
+                preloaded += usize::from(s.info.preloaded);
                 if s.info.grading == GradingKind::Targeted {
                     targeted.push(wall);
                     targeted_tests.push(s.info.tests_run as f64);
@@ -324,8 +331,10 @@ async fn run(python: String, repeats: usize) -> Result<bool, Box<dyn Error>> {
         }
         // A full grading after edits (the usual one: every `full_every`
         // steps), with the test databases the last gradings kept.
-        let (wall, _) = full_grading(&mut env, edit_file(settings, &original)).await?;
+        let (wall, s) = full_grading(&mut env, edit_file(settings, &original)).await?;
         full_kept.push(wall);
+        gradings += 1;
+        preloaded += usize::from(s.info.preloaded);
         println!(
             "round {}: plain pytest {:.2} s (stock PostgreSQL), {:.2} s (in the sandbox), full grading {:.2} s after a command, {:.2} s after edits, targeted so far {}",
             round + 1,
@@ -363,6 +372,9 @@ async fn run(python: String, repeats: usize) -> Result<bool, Box<dyn Error>> {
         "targeted grading    p50 {t_p50:.2} s  p95 {t_p95:.2} s  ({} steps, p50 {:.0} tests each)",
         targeted.len(),
         median(&mut targeted_tests)
+    );
+    println!(
+        "preloaded gradings  {preloaded} of {gradings} forked from the resident pytest server (tests.preload)"
     );
     println!(
         "graded step phases  sandbox {:.1}%  tests {:.1}%  parse {:.2}%  reward {:.3}%  (of {graded_total:.1} s)",

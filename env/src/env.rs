@@ -94,8 +94,11 @@ struct Episode {
     /// The resident pytest server (`tests.preload`), once started; `None`
     /// after a grading that could not use it (the next one starts another).
     preload: Option<grading::Preload>,
-    /// The backend cannot keep a resident server: gradings run cold.
+    /// The backend cannot keep a resident server, or new servers kept
+    /// failing: the episode's gradings run cold.
     preload_unsupported: bool,
+    /// Gradings in a row that started with a server and could not use it.
+    preload_failures: u32,
     /// Whether every module could be collected at the last grading. A test
     /// that could not be collected has no outcome a targeted grading could
     /// keep: the next grading is full.
@@ -202,6 +205,7 @@ impl<S: Sandbox> Environment<S> {
             kept: 0,
             preload: None,
             preload_unsupported: false,
+            preload_failures: 0,
             collected: false,
             done: false,
         };
@@ -771,6 +775,20 @@ impl<S: Sandbox> Environment<S> {
             }
             Err(e) => return Err(e),
         };
+        if warm {
+            if episode.preload.is_some() {
+                episode.preload_failures = 0;
+            } else {
+                episode.preload_failures += 1;
+                if episode.preload_failures >= PRELOAD_ATTEMPTS {
+                    tracing::warn!(
+                        "the resident pytest server failed {PRELOAD_ATTEMPTS} gradings in a row; \
+                         this episode grades cold"
+                    );
+                    episode.preload_unsupported = true;
+                }
+            }
+        }
         let mut graded = Graded {
             kind,
             tests_run: match (&selection, kind) {
@@ -957,6 +975,10 @@ pub(crate) struct Graded {
     pub(crate) extra_tests: Vec<String>,
     pub(crate) pytest_internals: Vec<String>,
 }
+
+/// Gradings in a row a resident pytest server may fail before an episode
+/// stops starting new ones (each costs the imports a cold run pays).
+const PRELOAD_ATTEMPTS: u32 = 3;
 
 /// The workspace's changed files at one moment.
 #[derive(Debug)]

@@ -89,6 +89,8 @@
 //! reuse_args = ["--reuse-db"]         # gradings after edits only: reuse what the last one kept
 //! fresh_args = ["--reuse-db", "--create-db"]  # the others, and the one that ends an episode: rebuild, keep
 //! fresh_on = ["**/migrations/**"]     # changed paths after which the next grading is fresh (default)
+//! preload = ["django.test", "redis"]  # third-party modules a resident server imports once; every
+//!                                     # grading's pytest is forked from it (default []: cold starts)
 //!
 //! [tests.shards]                      # a grading of many tests as concurrent pytest processes
 //! count = 3                           # processes per full grading (default 1: no sharding)
@@ -120,6 +122,17 @@
 //!   no:cacheprovider ...` with `PYTEST_DISABLE_PLUGIN_AUTOLOAD=1` and an empty
 //!   `PYTEST_ADDOPTS`, writing its JUnit report to a name drawn per run in the
 //!   sandbox's private temp dir.
+//! * With `tests.preload`, each grading's pytest processes are forked from a
+//!   resident server of the sandbox
+//!   ([`Sandbox::spawn_resident`](debugenv_sandbox::Sandbox::spawn_resident))
+//!   that imported those third-party modules once, outside the workspace,
+//!   so every edit is still seen. The server is not dumpable (the agent's
+//!   processes cannot trace it or read its memory), the sweep before each
+//!   grading spares it by pid and start time, and the client in the grading
+//!   checks both on the socket's peer before it hands over the run. A server
+//!   that is gone or is not the harness's makes that run cold: the same
+//!   command without the server, the same outcomes (`info.preloaded` says
+//!   which), and a new server for the next grading.
 //! * Canaries: each grading writes a test module at a random name with one
 //!   test that must fail and one that must pass; a report that gets either
 //!   wrong (code that patches pytest to pass everything) is a no-verdict with

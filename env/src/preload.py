@@ -153,6 +153,13 @@ def server(argv):
                 sys.stderr.write("debugenv-preload: the plugin %s got imported; not serving\n" % p)
                 listener.close()
                 os._exit(3)
+    # What the imports made lives as long as the server: out of the
+    # collector's sight, so that no child's collections walk it (pytest
+    # collects at every session's end) nor copy its pages.
+    import gc
+
+    gc.collect()
+    gc.freeze()
     import selectors
 
     signal.signal(signal.SIGCHLD, lambda *_: None)

@@ -158,3 +158,68 @@ fn docker_sharded_episode_terminates_with_a_private_redis_per_shard() {
         env.close().await.expect("close");
     });
 }
+
+#[test]
+#[ignore = "needs Docker and the tiny image (DEBUGENV_TINY_IMAGE); run by .ci/parts/40-env.sh"]
+fn docker_preloaded_gradings_fork_from_a_resident_server_that_the_agent_cannot_keep() {
+    block_on(async {
+        let package = Package::load(tiny_dir())
+            .expect("loads")
+            .with_preload(vec!["pytest".into(), "_pytest.python".into()]);
+        let mut env = docker_env_of(Arc::new(package)).await;
+        let package = env.package().clone();
+        let obs = env.reset(ResetOptions::seeded(73)).await.expect("reset");
+        assert_eq!(obs.test_results.passed, 3);
+        let fix = |bugs: &[&str]| Action::Edit {
+            file: "calc/stats.py".into(),
+            content: fixed_content(&package, "calc/stats.py", bugs),
+        };
+        let step = env.step(fix(&["T1"])).await.expect("step");
+        assert_eq!(
+            step.info.verdict,
+            VerdictInfo::Ok,
+            "{:?}",
+            step.info.verdict
+        );
+        assert!(
+            step.info.preloaded,
+            "the grading was not forked from the server"
+        );
+        let after_t1 = env.passed().expect("episode").to_vec();
+        // The agent kills every process it can see: the next grading runs
+        // cold with the same outcomes, the one after is forked again.
+        let step = env
+            .step(Action::Run {
+                command: "echo scratch > scratch.txt; kill -KILL -1; true".into(),
+                timeout_seconds: Some(30),
+            })
+            .await
+            .expect("step");
+        assert_eq!(
+            step.info.grading,
+            GradingKind::Full,
+            "a command is graded in full"
+        );
+        assert_eq!(
+            step.info.verdict,
+            VerdictInfo::Ok,
+            "{:?}",
+            step.info.verdict
+        );
+        assert!(!step.info.preloaded, "a killed server cannot have served");
+        assert_eq!(env.passed().expect("episode"), &after_t1[..]);
+        let step = env.step(fix(&["T1", "T2"])).await.expect("step");
+        assert_eq!(
+            step.info.verdict,
+            VerdictInfo::Ok,
+            "{:?}",
+            step.info.verdict
+        );
+        assert!(
+            step.info.preloaded,
+            "no new server after the old one was killed"
+        );
+        assert_eq!(step.observation.test_results.passed, 9);
+        env.close().await.expect("close");
+    });
+}

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use debugenv::{Action, Package, ResetOptions, Step};
+use debugenv::{Action, GradingKind, Package, ResetOptions, Step};
 
 use crate::common::{block_on, env_for, fixed_content, python, tiny};
 
@@ -139,9 +139,18 @@ fn red_team_killing_or_replacing_the_preload_server_never_raises_the_reward() {
         let plant = edit("fake_server.py", fake.to_owned());
         warm.step(plant.clone()).await.expect("step");
         cold.step(plant).await.expect("step");
-        let start = run(&format!("{} fake_server.py", python()));
+        let start = run(&format!(
+            "{} fake_server.py; echo started > scratch.txt",
+            python()
+        ));
         let sw = warm.step(start.clone()).await.expect("step");
         let sc = cold.step(start).await.expect("step");
+        assert_eq!(sw.info.grading, GradingKind::Full);
+        assert!(
+            sw.observation.action_result.output.contains("planted"),
+            "{:?}",
+            sw.observation.action_result
+        );
         assert_eq!(sw.reward, sc.reward);
         assert_eq!(warm.passed(), cold.passed());
         assert!(

@@ -25,6 +25,10 @@
 //! * a full grading after those edits (the usual case: every `full_every`
 //!   steps), on the test databases the shards kept.
 //!
+//! The gradings run as the package says, so TalentFlow's are forked from its
+//! resident pytest server (`tests.preload`); it prints how many were, and a
+//! package without `preload` measures cold starts.
+//!
 //! It prints medians, p95, the split of a graded step into phases, and the
 //! ratios against their targets:
 //!

@@ -34,14 +34,14 @@ grep '^verify:' "$LOGDIR/verify-talentflow.txt" | sed 's/^/talentflow /' >> "$SU
     tail -n 4 "$LOGDIR/throughput.txt"
 } >> "$SUMMARY"
 
-# TalentFlow's grading speed against plain pytest in the same sandbox (issue 6:
-# full >= 2x plain and targeted p50 <= 1.5 s are not met yet; the ratios are
-# printed, GRADING_SPEED_ENFORCE=1 makes a miss fail).
+# TalentFlow's grading speed against plain pytest on a stock PostgreSQL
+# (issue 6's targets: full grading >= 2x faster, targeted p50 <= 1.5 s). The
+# ratios are printed; GRADING_SPEED_ENFORCE=1 makes a miss fail.
 cargo build -q --release --locked --example grading_speed
 "$BIN/grading_speed" --python "$PY" --repeats 3 | tee "$LOGDIR/grading-speed.txt"
 {
     echo "TalentFlow grading speed (one run, medians):"
-    grep -E '^(plain pytest|full grading|targeted grading|harness overhead)' "$LOGDIR/grading-speed.txt"
+    grep -E '^(plain pytest|full grading|targeted grading|preloaded gradings|harness overhead)' "$LOGDIR/grading-speed.txt"
 } >> "$SUMMARY"
 
 # ---- the env crate on the Docker backend --------------------------------

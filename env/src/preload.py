@@ -69,7 +69,13 @@ def client(argv):
     try:
         conn = connect(path, pid, start)
     except (OSError, ValueError, EOFError) as e:
-        cold(args, str(e))
+        why = ""
+        try:
+            with open(path + ".why") as f:
+                why = " (the server: %s)" % f.read(500)
+        except OSError:
+            pass
+        cold(args, str(e) + why)
     fds = [0, 1, 2]
     env = [k + b"=" + v for k, v in os.environb.items()]
     body = MAGIC + pack([os.getcwdb()]) + pack([a.encode() for a in args]) + pack(env)
@@ -124,6 +130,8 @@ def server(argv):
 
     path, plugins, modules = argv[0], argv[1], argv[2:]
     plugins = [p for p in plugins.split(",") if p and p != "-"]
+    # Started in the workspace: remember it, then leave it.
+    workspace = os.path.realpath(os.getcwd())
     os.chdir("/")
     try:
         os.setsid()
@@ -132,10 +140,11 @@ def server(argv):
     set_dumpable(0)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     old = os.umask(0o177)
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
+    for stale in (path, path + ".why"):
+        try:
+            os.unlink(stale)
+        except FileNotFoundError:
+            pass
     listener.bind(path)
     os.umask(old)
     listener.listen(64)
@@ -145,14 +154,16 @@ def server(argv):
             __import__(name)
         except Exception as e:  # a module that needs settings: the child imports it
             sys.stderr.write("debugenv-preload: %s not preloaded: %r\n" % (name, e))
-    # pytest rewrites the asserts of a plugin it imports: one imported here
-    # (by a module that needs it) would behave otherwise than cold. Refuse.
-    for name in list(sys.modules):
-        for p in plugins:
-            if name == p or name.startswith(p + "."):
-                sys.stderr.write("debugenv-preload: the plugin %s got imported; not serving\n" % p)
-                listener.close()
-                os._exit(3)
+    refusal = why_not_serve(plugins, workspace)
+    if refusal:
+        # Clients find the socket refusing and the reason beside it.
+        try:
+            with open(path + ".why", "w") as f:
+                f.write(refusal)
+        except OSError:
+            pass
+        listener.close()
+        os._exit(3)
     # What the imports made lives as long as the server: out of the
     # collector's sight, so that no child's collections walk it (pytest
     # collects at every session's end) nor copy its pages.
@@ -196,6 +207,28 @@ def server(argv):
                 break
             if done == 0:
                 break
+
+
+def why_not_serve(plugins, workspace):
+    """Why forks of this process would not run as a cold pytest would, or None."""
+    for name, module in list(sys.modules.items()):
+        # pytest rewrites the asserts of a plugin as it imports it.
+        for p in plugins:
+            if name == p or name.startswith(p + "."):
+                return "the plugin %s got imported" % p
+        # Workspace code must be imported by each child, so edits are seen
+        # (an editable install could bring it in).
+        f = getattr(module, "__file__", None)
+        if isinstance(f, str):
+            real = os.path.realpath(f)
+            if real == workspace or real.startswith(workspace.rstrip("/") + "/"):
+                return "%s comes from the workspace (%s)" % (name, f)
+    # A fork carries one thread only: a thread started by an import would
+    # be missing in every child.
+    threading = sys.modules.get("threading")
+    if threading is not None and threading.active_count() > 1:
+        return "an import started a thread"
+    return None
 
 
 def set_dumpable(flag):
@@ -270,6 +303,9 @@ def child(conn, listener, sel, fds, cwd, args, env):
     for item in env:
         k, _, v = item.partition(b"=")
         os.environb[k] = v
+    import time
+
+    time.tzset()  # TZ as the run's environment says
     sys.path.insert(0, os.fsdecode(cwd))
     extra = os.environ.get("PYTHONPATH")
     if extra:

@@ -204,3 +204,37 @@ fn the_preload_client_refuses_a_server_it_did_not_expect() {
         "{noted}"
     );
 }
+
+/// The server's own checks before it serves: a plugin imported, a module of
+/// the workspace imported, a thread started by an import.
+#[test]
+fn the_preload_server_refuses_to_serve_what_a_cold_run_would_not_be() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/src/preload.py");
+    let probe = format!(
+        "import json, os, sys, threading\n\
+         g = {{'__name__': 'preload'}}\n\
+         exec(open({script:?}).read(), g)\n\
+         why = g['why_not_serve']\n\
+         print(why([], '/nonexistent'))\n\
+         print(why(['json'], '/nonexistent'))\n\
+         print(why([], os.path.dirname(json.__file__)))\n\
+         threading.Thread(target=threading.Event().wait, args=(5,), daemon=True).start()\n\
+         print(why([], '/nonexistent'))\n"
+    );
+    let out = std::process::Command::new(python())
+        .args(["-s", "-c", &probe])
+        .output()
+        .expect("python runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert_eq!(lines[0], "None", "a clean interpreter is refused: {text}");
+    assert_eq!(lines[1], "the plugin json got imported");
+    assert!(lines[2].contains("comes from the workspace"), "{text}");
+    assert_eq!(lines[3], "an import started a thread");
+}

@@ -756,6 +756,7 @@ async fn play<S: Sandbox>(
     let mut last: Option<Step> = None;
     let mut latencies = Vec::new();
     let (mut full, mut targeted, mut none) = (0, 0, 0);
+    let mut preloaded = 0usize;
     let (mut harness, mut tests_time) = (0.0, 0.0);
     let mut n = 0;
     while let Some(action) = agent.next(env).await? {
@@ -776,6 +777,7 @@ async fn play<S: Sandbox>(
             GradingKind::None => none += 1,
         }
         if step.info.grading != GradingKind::None {
+            preloaded += usize::from(step.info.preloaded);
             latencies.push(step.info.timings.total);
             tests_time += step.info.timings.tests;
             harness += step.info.timings.total - step.info.timings.tests;
@@ -845,7 +847,15 @@ async fn play<S: Sandbox>(
     );
     row(
         "gradings",
-        format!("full {full}, targeted {targeted}, none {none}"),
+        if package.spec().tests.preload.is_empty() {
+            format!("full {full}, targeted {targeted}, none {none}")
+        } else {
+            format!(
+                "full {full}, targeted {targeted}, none {none}; {preloaded} of {} forked from \
+                 the resident pytest server",
+                full + targeted
+            )
+        },
     );
     if harness + tests_time > 0.0 {
         row(

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use debugenv_junit::pytest::{self, NodeId, Resolver};
 use debugenv_junit::{Mode, Outcome, Parser};
-use debugenv_sandbox::{ChangeKind, Command, ExitStatus, Resident, Sandbox};
+use debugenv_sandbox::{ChangeKind, Command, Resident, Sandbox};
 use rand::Rng;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -623,132 +623,124 @@ pub(crate) async fn run<S: Sandbox>(
         ),
         None => sweep_line(None),
     };
-    let line = if sharded {
-        let mut line = format!("{sweep}; ");
-        for (k, l) in lines.iter().enumerate() {
-            let (out, rc) = (file(k, "out"), file(k, "rc"));
-            line.push_str("( ");
-            line.push_str(&shard_env(k));
-            let redis = k > 0 && spec.tests.shards.private_redis;
-            if redis {
-                line.push_str(&private_redis_line(&file(k, "redis"), &out, &rc));
-            }
-            line.push_str(&format!("{l} > {out} 2>&1; echo $? > {rc}; "));
-            if redis {
-                line.push_str("kill $rp 2>/dev/null; wait $rp 2>/dev/null; rm -rf \"$rd\"; ");
-            }
-            line.push_str(") & ");
+    // Every group in its own subshell (concurrent when sharded), its output
+    // and exit status to files; then a second sweep (a process the tests
+    // left cannot touch a file once it is read) and every group's files
+    // framed (`MARKER k NAME LENGTH` + LENGTH bytes) into one file, printed
+    // with a last line `MARKER end SIZE`. The frames are read by length from
+    // SIZE bytes before that line: what a test's process wrote to the output
+    // before the sweep lies before them and cannot pass for a frame.
+    let marker = random_name(rng, "debugenv-run-");
+    let mut line = format!("{sweep}; t0=$(date +%s%N); ");
+    for (k, l) in lines.iter().enumerate() {
+        let (out, err, rc) = (file(k, "out"), file(k, "err"), file(k, "rc"));
+        line.push_str("( ");
+        line.push_str(&shard_env(k));
+        let redis = sharded && k > 0 && spec.tests.shards.private_redis;
+        if redis {
+            line.push_str(&private_redis_line(&file(k, "redis"), &out, &rc));
         }
-        line.push_str("wait");
-        line
-    } else {
-        format!("{sweep}; {}{}", shard_env(0), lines[0])
-    };
-    let started = Instant::now();
-    let out = sandbox
-        .exec(&pytest_command(package, line, spec.tests.timeout))
-        .await;
-    let tests_time = started.elapsed();
-    // Read the reports (and the shards' exits) and clean up whatever happened.
-    let mut runs = Vec::with_capacity(groups.len());
-    let mut status: Option<Result<debugenv_sandbox::ExecOutput>> = None;
-    let mut reads = Vec::with_capacity(groups.len());
-    for k in 0..groups.len() {
-        let report = file(k, "xml");
-        // A single run's files go with its report; shards' at the end (their
-        // output may still be read).
-        let cleanup = if sharded {
-            String::new()
+        // A single run keeps stderr apart (its messages come from there).
+        let streams = if sharded {
+            format!("> {out} 2>&1")
         } else {
-            format!(" {}", quote(&canary_path))
+            format!("> {out} 2> {err}")
         };
-        // The client's note (it could not use the server) goes to stderr.
-        let note = file(k, "note");
-        let read = sandbox
-            .exec(
-                &Command::shell(format!(
-                    "cat {note} >&2 2>/dev/null; cat {report} 2>/dev/null; s=$?; \
-                     rm -f {report} {note}{cleanup}; exit $s"
-                ))
-                .timeout(Duration::from_secs(60))
-                .output_limit(256 << 20),
-            )
-            .await;
-        reads.push(read);
-    }
-    let marker = random_name(rng, "debugenv-shard-");
-    if sharded {
-        // Each shard's exit status and the tail of its output, then every
-        // file of the run goes.
-        let mut line = String::new();
-        for k in 0..groups.len() {
-            line.push_str(&format!(
-                "echo {marker}; cat {rc} 2>/dev/null; echo; tail -c 16384 {out} 2>/dev/null; ",
-                rc = file(k, "rc"),
-                out = file(k, "out")
-            ));
+        line.push_str(&format!("{l} {streams}; echo $? > {rc}; "));
+        if redis {
+            line.push_str("kill $rp 2>/dev/null; wait $rp 2>/dev/null; rm -rf \"$rd\"; ");
         }
-        line.push_str(&format!("rm -rf {tmp}/{base}-* {}", quote(&canary_path)));
-        status = Some(
-            sandbox
-                .exec(&Command::shell(line).timeout(Duration::from_secs(60)))
-                .await
-                .map_err(|e| sandbox_err("reading the shards' exit statuses", e)),
-        );
+        line.push_str(if sharded { ") & " } else { "); " });
     }
-    let out = out.map_err(|e| sandbox_err("running the tests", e))?;
-    if out.timed_out {
-        return Ok(RunResult::NoVerdict(
-            NoVerdictReason::Timeout,
-            format!("the test run exceeded {} s", spec.tests.timeout.as_secs()),
+    let framed = file(0, "frames");
+    line.push_str(&format!(
+        "wait; t1=$(date +%s%N); {}; \
+         frame() {{ if [ -f \"$3\" ]; then echo \"{marker} $1 $2 $(wc -c < \"$3\")\"; \
+         cat \"$3\"; else echo \"{marker} $1 $2 -1\"; fi; }}; \
+         {{ echo \"{marker} - time $t0 $t1\"; ",
+        sweep_line(preload.as_ref().map(|p| &p.resident))
+    ));
+    for k in 0..groups.len() {
+        for (name, ext) in [
+            ("rc", "rc"),
+            ("note", "note"),
+            ("err", "err"),
+            ("report", "xml"),
+        ] {
+            line.push_str(&format!("frame {k} {name} {}; ", file(k, ext)));
+        }
+        // Only the end of the output (messages come from its last lines).
+        line.push_str(&format!(
+            "tail -c 16384 {out} > {tail} 2>/dev/null; frame {k} out {tail}; ",
+            out = file(k, "out"),
+            tail = file(k, "tail")
         ));
     }
-    // Per shard: its exit status line, then its output's tail.
-    let statuses: Vec<(String, String)> = match status {
-        Some(s) => {
-            let out = s?;
-            let text = out.stdout_text();
-            text.split(&format!("{marker}\n"))
-                .skip(1)
-                .map(|part| {
-                    let (rc, rest) = part.split_once('\n').unwrap_or((part, ""));
-                    (rc.trim().to_owned(), tail("", rest))
-                })
-                .collect()
+    line.push_str(&format!(
+        "}} > {framed}; cat {framed}; echo; echo \"{marker} end $(wc -c < {framed})\"; "
+    ));
+    let cleanup = format!("rm -rf {tmp}/{base}-* {}", quote(&canary_path));
+    line.push_str(&cleanup);
+    let started = Instant::now();
+    let out = sandbox
+        .exec(&pytest_command(package, line, spec.tests.timeout).output_limit(256 << 20))
+        .await;
+    let mut tests_time = started.elapsed();
+    let out = match out {
+        Ok(o) if !o.timed_out => o,
+        other => {
+            // The run's files and the canaries go whatever happened.
+            let _ = sandbox
+                .exec(&Command::shell(cleanup).timeout(Duration::from_secs(60)))
+                .await;
+            let out = other.map_err(|e| sandbox_err("running the tests", e))?;
+            debug_assert!(out.timed_out);
+            return Ok(RunResult::NoVerdict(
+                NoVerdictReason::Timeout,
+                format!("the test run exceeded {} s", spec.tests.timeout.as_secs()),
+            ));
         }
-        None => Vec::new(),
     };
-    for (k, read) in reads.into_iter().enumerate() {
-        let read = read.map_err(|e| sandbox_err("reading the JUnit report", e))?;
-        if preload.is_some() && !read.stderr.is_empty() {
+    let frames = read_frames(&out.stdout, &marker);
+    if let Some(t) = frames.time {
+        // The pytest processes alone; the sweeps and the reading are the
+        // harness's.
+        tests_time = t.min(tests_time);
+    }
+    let mut runs = Vec::with_capacity(groups.len());
+    for k in 0..groups.len() {
+        let file = |name: &str| frames.files.get(&(k, name.to_owned()));
+        let text = |name: &str| {
+            file(name).map_or(String::new(), |f| {
+                String::from_utf8_lossy(&f.bytes).into_owned()
+            })
+        };
+        let note = text("note");
+        if preload.is_some() && !note.trim().is_empty() {
             // The server is gone or was not the harness's: the next grading
             // starts a new one (this one ran cold, or lost its process).
-            tracing::info!(
-                note = %read.stderr_text().trim(),
-                "the resident pytest server was not used"
-            );
+            tracing::info!(note = %note.trim(), "the resident pytest server was not used");
             *preload = None;
         }
-        let (code, tail_text) = if sharded {
-            let (word, tail_text) = statuses.get(k).cloned().unwrap_or_default();
-            let code = match word.parse::<i32>() {
+        let code = match file("rc") {
+            None => Err(format!(
+                "ended without an exit status (the run's output: {})",
+                tail(&out.stderr_text(), &out.stdout_text())
+            )),
+            Some(f) => match String::from_utf8_lossy(&f.bytes).trim().parse::<i32>() {
                 Ok(c) if c > 128 => Err(format!("killed by signal {}", c - 128)),
                 Ok(c) => Ok(c),
                 Err(_) => Err("ended without an exit status".to_owned()),
-            };
-            (code, tail_text)
-        } else {
-            let code = match out.status {
-                ExitStatus::Code(c) => Ok(c),
-                other => Err(format!("ended by {other:?}")),
-            };
-            (code, tail(&out.stderr_text(), &out.stdout_text()))
+            },
         };
+        let report = file("report");
         runs.push(ShardRun {
             code,
-            tail: tail_text,
-            report: (read.status.success() && !read.stdout.is_empty()).then_some(read.stdout),
-            truncated: read.truncated,
+            tail: tail(&text("err"), &text("out")),
+            report: report
+                .filter(|f| !f.bytes.is_empty())
+                .map(|f| f.bytes.clone()),
+            truncated: report.is_some_and(|f| f.cut) || (report.is_none() && out.truncated),
         });
     }
     let mut merged: Option<Outcomes> = None;
@@ -801,6 +793,89 @@ pub(crate) async fn run<S: Sandbox>(
         *kept |= 1 << k;
     }
     Ok(RunResult::Verdict(merged))
+}
+
+/// One file of a run's framed output.
+#[derive(Debug)]
+struct Frame {
+    bytes: Vec<u8>,
+    /// The output ended before the file did (the read limit).
+    cut: bool,
+}
+
+/// A run's framed output: `(group, name)` -> file (absent: no such file),
+/// and the pytest phase's duration as the shell measured it.
+#[derive(Debug, Default)]
+struct Frames {
+    files: HashMap<(usize, String), Frame>,
+    time: Option<Duration>,
+}
+
+/// Reads a run's frames: the output ends with `MARKER end SIZE`, and the
+/// SIZE bytes before that line (and its newline) are frames `MARKER k NAME
+/// LENGTH\n` + LENGTH bytes (LENGTH -1: no such file) and `MARKER - time T0
+/// T1` (nanoseconds). Anything before them is ignored. Without that last
+/// line (a run cut short), there are none.
+fn read_frames(out: &[u8], marker: &str) -> Frames {
+    let mut frames = Frames::default();
+    let text_end = out.strip_suffix(b"\n").unwrap_or(out);
+    let line_start = text_end
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let last = String::from_utf8_lossy(&text_end[line_start..]).into_owned();
+    let Some(size) = last
+        .strip_prefix(&format!("{marker} end "))
+        .and_then(|n| n.trim().parse::<usize>().ok())
+    else {
+        return frames;
+    };
+    // SIZE bytes, then the newline `echo` added, then the last line.
+    let Some(start) = line_start.checked_sub(1 + size) else {
+        return frames;
+    };
+    let section = &out[start..line_start - 1];
+    let head = format!("{marker} ");
+    let mut at = 0;
+    while at < section.len() {
+        if !section[at..].starts_with(head.as_bytes()) {
+            break;
+        }
+        let Some(nl) = section[at..].iter().position(|&b| b == b'\n') else {
+            break;
+        };
+        let header = String::from_utf8_lossy(&section[at + head.len()..at + nl]).into_owned();
+        at += nl + 1;
+        let words: Vec<&str> = header.split(' ').collect();
+        match words.as_slice() {
+            ["-", "time", t0, t1] => {
+                if let (Ok(a), Ok(b)) = (t0.parse::<u64>(), t1.parse::<u64>()) {
+                    frames.time = Some(Duration::from_nanos(b.saturating_sub(a)));
+                }
+            }
+            [k, name, len] => {
+                let (Ok(k), Ok(len)) = (k.parse::<usize>(), len.parse::<i64>()) else {
+                    break;
+                };
+                if len < 0 {
+                    continue;
+                }
+                let end = at.saturating_add(len as usize);
+                let cut = end > section.len();
+                let end = end.min(section.len());
+                frames.files.insert(
+                    (k, (*name).to_owned()),
+                    Frame {
+                        bytes: section[at..end].to_vec(),
+                        cut,
+                    },
+                );
+                at = end;
+            }
+            _ => break,
+        }
+    }
+    frames
 }
 
 /// The outcomes of one pytest process: its report mapped onto the universe
@@ -1192,6 +1267,73 @@ mod tests {
                 assert!(o.collection_errors);
             }
             other => panic!("{other:?}"),
+        }
+    }
+
+    /// A run's output as the shell prints it: `junk`, then the frames file,
+    /// a newline and the trailer.
+    fn framed_output(junk: &[u8], frames: &[u8], marker: &str) -> Vec<u8> {
+        let mut out = junk.to_vec();
+        out.extend_from_slice(frames);
+        out.extend_from_slice(format!("\n{marker} end {}\n", frames.len()).as_bytes());
+        out
+    }
+
+    #[test]
+    fn frames_are_read_by_length_after_the_trailer_only() {
+        let m = "debugenv-run-00ff";
+        let report = format!("<testsuite>\n{m} 0 report 3\nbad</testsuite>");
+        let frames = format!(
+            "{m} - time 1000 2501000\n{m} 0 rc 2\n1\n{m} 0 note -1\n{m} 0 report {}\n{report}\
+             {m} 1 rc 1\n0",
+            report.len()
+        );
+        // A test's process wrote a fake frame to the output before the sweep.
+        let junk = format!("{m} 0 report 5\nforged{m} 0 rc 1\n0");
+        let f = read_frames(&framed_output(junk.as_bytes(), frames.as_bytes(), m), m);
+        assert_eq!(f.time, Some(Duration::from_micros(2500)));
+        assert_eq!(f.files[&(0, "rc".to_owned())].bytes, b"1\n");
+        assert_eq!(f.files[&(0, "report".to_owned())].bytes, report.as_bytes());
+        assert!(!f.files[&(0, "report".to_owned())].cut);
+        assert!(
+            !f.files.contains_key(&(0, "note".to_owned())),
+            "-1: no file"
+        );
+        assert_eq!(f.files[&(1, "rc".to_owned())].bytes, b"0");
+        // No trailer (the run was cut short): nothing.
+        assert!(read_frames(frames.as_bytes(), m).files.is_empty());
+        // Another marker's trailer: nothing.
+        assert!(
+            read_frames(&framed_output(b"", frames.as_bytes(), "other"), m)
+                .files
+                .is_empty()
+        );
+        // A frame longer than what follows is kept, marked cut.
+        let short = format!("{m} 0 report 100\n<testsuite>");
+        let f = read_frames(&framed_output(b"", short.as_bytes(), m), m);
+        let r = &f.files[&(0, "report".to_owned())];
+        assert!(r.cut);
+        assert_eq!(r.bytes, b"<testsuite>");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn reading_frames_never_panics(
+            junk in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+            claimed in 0usize..400,
+        ) {
+            let m = "debugenv-run-1";
+            let mut out = junk.clone();
+            out.extend_from_slice(format!("{m} 0 report {}\n", body.len()).as_bytes());
+            out.extend_from_slice(&body);
+            out.extend_from_slice(format!("\n{m} end {claimed}\n").as_bytes());
+            let _ = read_frames(&out, m);
+            let _ = read_frames(&junk, m);
+            // An honest trailer always gives the body back.
+            let framed = framed_output(&junk, &[format!("{m} 0 report {}\n", body.len()).as_bytes(), &body].concat(), m);
+            let f = read_frames(&framed, m);
+            proptest::prop_assert_eq!(&f.files[&(0, "report".to_owned())].bytes, &body);
         }
     }
 

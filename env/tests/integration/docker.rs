@@ -174,16 +174,21 @@ fn docker_preloaded_gradings_fork_from_a_resident_server_that_the_agent_cannot_k
             file: "calc/stats.py".into(),
             content: fixed_content(&package, "calc/stats.py", bugs),
         };
+        // A verdict, and whether the grading was forked from the server.
+        let graded = |step: &debugenv::Step, preloaded: bool, what: &str| {
+            assert_eq!(
+                step.info.verdict,
+                VerdictInfo::Ok,
+                "{what}: {:?}",
+                step.info.verdict
+            );
+            assert_eq!(step.info.preloaded, preloaded, "{what}");
+        };
         let step = env.step(fix(&["T1"])).await.expect("step");
-        assert_eq!(
-            step.info.verdict,
-            VerdictInfo::Ok,
-            "{:?}",
-            step.info.verdict
-        );
-        assert!(
-            step.info.preloaded,
-            "the grading was not forked from the server"
+        graded(
+            &step,
+            true,
+            "the first edit's grading was not forked from the server",
         );
         let after_t1 = env.passed().expect("episode").to_vec();
         // The agent kills every process it can see: the next grading runs
@@ -200,25 +205,10 @@ fn docker_preloaded_gradings_fork_from_a_resident_server_that_the_agent_cannot_k
             GradingKind::Full,
             "a command is graded in full"
         );
-        assert_eq!(
-            step.info.verdict,
-            VerdictInfo::Ok,
-            "{:?}",
-            step.info.verdict
-        );
-        assert!(!step.info.preloaded, "a killed server cannot have served");
+        graded(&step, false, "a killed server cannot have served");
         assert_eq!(env.passed().expect("episode"), &after_t1[..]);
         let step = env.step(fix(&["T1", "T2"])).await.expect("step");
-        assert_eq!(
-            step.info.verdict,
-            VerdictInfo::Ok,
-            "{:?}",
-            step.info.verdict
-        );
-        assert!(
-            step.info.preloaded,
-            "no new server after the old one was killed"
-        );
+        graded(&step, true, "no new server after the old one was killed");
         assert_eq!(step.observation.test_results.passed, 9);
         env.close().await.expect("close");
     });

@@ -304,11 +304,12 @@ fn sweep_line(spare: Option<&Resident>) -> String {
     // The shell's own ancestors may run as the same user (a backend's exec
     // wrapper, `timeout`): they are spared, everything else of the user dies.
     // So is the harness's resident server, when it is still the process that
-    // was started (same pid and start time), not one that reused its pid.
+    // was started (same pid and start time), not one that reused its pid;
+    // it is continued, should the agent have stopped it.
     let spare = spare.map_or(String::new(), |r| {
         format!(
             "st=$(sed 's/.*) //' /proc/{pid}/stat 2>/dev/null | cut -d' ' -f20); \
-             [ \"$st\" = {start} ] && keep=\"${{keep}}{pid} \"; ",
+             [ \"$st\" = {start} ] && keep=\"${{keep}}{pid} \" && kill -CONT {pid} 2>/dev/null; ",
             pid = r.pid,
             start = r.start_time
         )

@@ -115,6 +115,20 @@ fn red_team_killing_or_replacing_the_preload_server_never_raises_the_reward() {
             !out.contains("read "),
             "the server's environ was readable: {out}"
         );
+        // Stopping it: the sweep before the grading continues it.
+        let stop = run(&format!(
+            "for p in $({FIND_SERVER}); do kill -STOP $p; done; echo stopped > scratch.txt"
+        ));
+        let sw = warm.step(stop.clone()).await.expect("step");
+        let sc = cold.step(stop).await.expect("step");
+        assert_eq!(
+            sw.info.grading,
+            GradingKind::Full,
+            "a command is graded in full"
+        );
+        assert!(sw.info.preloaded, "a stopped server was not continued");
+        assert!(sw.info.timings.total < 30.0, "{:?}", sw.info.timings);
+        assert_eq!(sw.reward, sc.reward);
         // Killing it: the next grading runs cold, with the same outcomes.
         let kill = run(&format!(
             "for p in $({FIND_SERVER}); do kill -KILL $p; done; echo done"

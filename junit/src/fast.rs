@@ -356,11 +356,14 @@ pub(crate) fn case_children(
             b'/' => return end_tag(data, i, b"testcase"),
             b'f' if rest.starts_with(b"failure") => {
                 let (next, detail) = detail(options, data, i + 8, b"failure")?;
+                // Most cases have at most one: room for exactly one first.
+                case.failures.reserve_exact(1);
                 case.failures.push(detail);
                 i = next;
             }
             b'e' if rest.starts_with(b"error") => {
                 let (next, detail) = detail(options, data, i + 6, b"error")?;
+                case.errors.reserve_exact(1);
                 case.errors.push(detail);
                 i = next;
             }

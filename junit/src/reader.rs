@@ -627,10 +627,12 @@ impl<R: BufRead> JunitReader<R> {
             self.case_ready = true;
             return;
         }
-        let case = std::mem::replace(&mut self.case, TestCase::new(String::new()));
+        let fresh = || TestCase::new(String::new());
         match &mut self.collected {
-            Some(cases) => cases.push(case),
-            None => self.pending.push_back(Item::Case(case)),
+            Some(cases) => cases.push(std::mem::replace(&mut self.case, fresh())),
+            None => self
+                .pending
+                .push_back(Item::Case(std::mem::replace(&mut self.case, fresh()))),
         }
     }
 
@@ -1501,13 +1503,20 @@ fn fast_case_attrs(ctx: &Ctx, case: &mut TestCase, data: &[u8]) -> Option<(usize
     Some((end, empty))
 }
 
-/// Overwrite `slot` with `v`, reusing its allocation.
+/// Overwrite `slot` with `v`, reusing its allocation (or allocating exactly
+/// `v`'s length at once when there is none, as when collecting a report).
+#[inline]
 fn set(slot: &mut String, v: &str) {
+    if slot.capacity() == 0 {
+        *slot = v.to_owned();
+        return;
+    }
     slot.clear();
     slot.push_str(v);
 }
 
 /// Overwrite `slot` with `Some(v)`, reusing its allocation.
+#[inline]
 fn set_opt(slot: &mut Option<String>, v: &str) {
     match slot {
         Some(s) => set(s, v),

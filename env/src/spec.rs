@@ -81,7 +81,11 @@ pub struct TestsSpec {
     /// harness loads (`plugins`) cannot be listed: pytest rewrites a plugin's
     /// asserts at import. Needs a backend with
     /// [`Sandbox::spawn_resident`](debugenv_sandbox::Sandbox::spawn_resident);
-    /// without one, gradings run cold.
+    /// without one, gradings run cold. A forked run gets `env` as a cold one
+    /// does, but variables Python reads only as it starts (`PYTHONWARNINGS`,
+    /// `PYTHONDEVMODE`, `PYTHONUTF8`, ...) come from the server's start, which
+    /// does not see `env` (so that no module imports the project's settings
+    /// there): a package that needs them set should not preload.
     pub preload: Vec<String>,
 }
 

@@ -130,11 +130,18 @@ fn red_team_killing_or_replacing_the_preload_server_never_raises_the_reward() {
         assert!(sw.info.timings.total < 30.0, "{:?}", sw.info.timings);
         assert_eq!(sw.reward, sc.reward);
         // Killing it: the next grading runs cold, with the same outcomes.
+        // (Each command also writes a file: a command that changes nothing
+        // is not graded.)
         let kill = run(&format!(
-            "for p in $({FIND_SERVER}); do kill -KILL $p; done; echo done"
+            "for p in $({FIND_SERVER}); do kill -KILL $p; done; echo killed > scratch.txt"
         ));
         let sw = warm.step(kill.clone()).await.expect("step");
         let sc = cold.step(kill).await.expect("step");
+        assert_eq!(
+            sw.info.grading,
+            GradingKind::Full,
+            "a command is graded in full"
+        );
         assert!(!sw.info.preloaded, "a killed server cannot have served");
         assert_eq!(sw.reward, sc.reward);
         assert_eq!(warm.passed(), cold.passed());

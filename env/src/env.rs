@@ -96,7 +96,7 @@ struct Episode {
     preload: Option<grading::Preload>,
     /// The backend cannot keep a resident server, or new servers kept
     /// failing: the episode's gradings run cold.
-    preload_unsupported: bool,
+    preload_off: bool,
     /// Gradings in a row that started with a server and could not use it.
     preload_failures: u32,
     /// Whether every module could be collected at the last grading. A test
@@ -204,7 +204,7 @@ impl<S: Sandbox> Environment<S> {
             reusable: false,
             kept: 0,
             preload: None,
-            preload_unsupported: false,
+            preload_off: false,
             preload_failures: 0,
             collected: false,
             done: false,
@@ -656,7 +656,7 @@ impl<S: Sandbox> Environment<S> {
     async fn ensure_preload(&self, episode: &mut Episode) {
         if self.package.spec().tests.preload.is_empty()
             || episode.preload.is_some()
-            || episode.preload_unsupported
+            || episode.preload_off
         {
             return;
         }
@@ -664,7 +664,7 @@ impl<S: Sandbox> Environment<S> {
             Ok(p) => episode.preload = Some(p),
             Err(e) => {
                 if matches!(e.kind(), debugenv_sandbox::ErrorKind::Unsupported { .. }) {
-                    episode.preload_unsupported = true;
+                    episode.preload_off = true;
                 } else {
                     tracing::warn!(error = %e, "the resident pytest server did not start; grading cold");
                 }
@@ -785,7 +785,7 @@ impl<S: Sandbox> Environment<S> {
                         "the resident pytest server failed {PRELOAD_ATTEMPTS} gradings in a row; \
                          this episode grades cold"
                     );
-                    episode.preload_unsupported = true;
+                    episode.preload_off = true;
                 }
             }
         }

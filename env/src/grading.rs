@@ -69,11 +69,19 @@ pub(crate) fn pytest_line(package: &Package, junit: Option<&str>) -> String {
 /// `debugenv_preload` must hold [`PRELOAD_SCRIPT`].
 fn pytest_line_via(package: &Package, junit: Option<&str>, preload: Option<&Preload>) -> String {
     let t = &package.spec().tests;
+    // `python -s -m pytest` (-s: no user site-packages), or the client, which
+    // execs exactly that when it cannot use the server.
+    let head = match preload {
+        None => format!("{} -s -m pytest", quote(&t.python)),
+        Some(p) => format!(
+            "{} -s -P -c \"$debugenv_preload\" client \"${{TMPDIR:-/tmp}}/{}\" {} {} --",
+            quote(&t.python),
+            p.socket,
+            p.resident.pid,
+            p.resident.start_time
+        ),
+    };
     let mut words: Vec<String> = vec![
-        t.python.clone(),
-        "-s".into(), // no user site-packages
-        "-m".into(),
-        "pytest".into(),
         "-c".into(),
         t.config.clone(),
         "--rootdir=.".into(),
@@ -100,23 +108,10 @@ fn pytest_line_via(package: &Package, junit: Option<&str>, preload: Option<&Prel
         words.extend(["-p".into(), p.clone()]);
     }
     words.extend(t.args.iter().cloned());
-    let mut line = words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ");
-    if let Some(p) = preload {
-        // `python -s -m pytest` -> the client, which execs exactly that when
-        // it cannot use the server.
-        let head = [t.python.as_str(), "-s", "-m", "pytest"]
-            .iter()
-            .map(|w| quote(w))
-            .collect::<Vec<_>>()
-            .join(" ");
-        let client = format!(
-            "{} -s -P -c \"$debugenv_preload\" client \"${{TMPDIR:-/tmp}}/{}\" {} {} --",
-            quote(&t.python),
-            p.socket,
-            p.resident.pid,
-            p.resident.start_time
-        );
-        line = line.replacen(&head, &client, 1);
+    let mut line = head;
+    for w in &words {
+        line.push(' ');
+        line.push_str(&quote(w));
     }
     if let Some(j) = junit {
         // The report goes to the sandbox's private temp dir, under a name
@@ -173,24 +168,27 @@ pub(crate) async fn start_preload<S: Sandbox>(
         line.push(' ');
         line.push_str(&quote(m));
     }
-    let cmd = Command::shell(line)
-        .env("PYTHONNOUSERSITE", "1")
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env("PYTHONHASHSEED", "0");
-    let resident = sandbox.spawn_resident(&cmd).await?;
+    let resident = sandbox
+        .spawn_resident(&python_env(Command::shell(line)))
+        .await?;
     Ok(Preload { resident, socket })
+}
+
+/// The interpreter's variables of every harness Python, the resident server
+/// included (a forked run must hash as a cold one does).
+fn python_env(cmd: Command) -> Command {
+    cmd.env("PYTHONNOUSERSITE", "1")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("PYTHONHASHSEED", "0")
 }
 
 /// Environment every harness pytest run gets.
 pub(crate) fn pytest_command(package: &Package, line: String, timeout: Duration) -> Command {
-    let mut cmd = Command::shell(line)
+    let mut cmd = python_env(Command::shell(line))
         .timeout(timeout)
         .output_limit(256 << 10)
         .env("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-        .env("PYTEST_ADDOPTS", "")
-        .env("PYTHONNOUSERSITE", "1")
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env("PYTHONHASHSEED", "0");
+        .env("PYTEST_ADDOPTS", "");
     for (k, v) in &package.spec().tests.env {
         cmd = cmd.env(k.clone(), v.clone());
     }

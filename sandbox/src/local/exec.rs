@@ -28,7 +28,8 @@ async fn read_capped(mut r: impl AsyncRead + Unpin, limit: usize) -> CappedBuf {
     buf
 }
 
-fn lock_groups(m: &Mutex<Vec<i32>>) -> std::sync::MutexGuard<'_, Vec<i32>> {
+/// The running groups or the residents (a poisoned lock's data is still good).
+fn lock_pids(m: &Mutex<Vec<i32>>) -> std::sync::MutexGuard<'_, Vec<i32>> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -40,14 +41,14 @@ struct GroupGuard<'a> {
 
 impl<'a> GroupGuard<'a> {
     fn new(groups: &'a Mutex<Vec<i32>>, pgid: i32) -> Self {
-        lock_groups(groups).push(pgid);
+        lock_pids(groups).push(pgid);
         Self { groups, pgid }
     }
 }
 
 impl Drop for GroupGuard<'_> {
     fn drop(&mut self) {
-        let mut g = lock_groups(self.groups);
+        let mut g = lock_pids(self.groups);
         if let Some(i) = g.iter().position(|p| *p == self.pgid) {
             g.swap_remove(i);
         }
@@ -137,25 +138,21 @@ pub(super) async fn spawn_resident(inner: &Arc<Inner>, cmd: &Command) -> Result<
             },
         )
     })?;
-    lock_residents(&inner.residents).push(pid as i32);
+    lock_pids(&inner.residents).push(pid as i32);
     let weak = Arc::downgrade(inner);
     tokio::spawn(async move {
         let _ = child.wait().await;
         if let Some(inner) = weak.upgrade() {
-            lock_residents(&inner.residents).retain(|p| *p != pid as i32);
+            lock_pids(&inner.residents).retain(|p| *p != pid as i32);
         }
     });
     Ok(Resident::new(pid, start_time))
 }
 
-fn lock_residents(m: &Mutex<Vec<i32>>) -> std::sync::MutexGuard<'_, Vec<i32>> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 impl Inner {
     /// Pids of the residents alive right now.
     pub(super) fn resident_pids(&self) -> Vec<i32> {
-        lock_residents(&self.residents).clone()
+        lock_pids(&self.residents).clone()
     }
 }
 
@@ -244,7 +241,7 @@ pub(super) async fn run(inner: &Inner, cmd: &Command) -> Result<ExecOutput> {
         Ok(r) => r,
         Err(_) => {
             if let Some((uid, _)) = inner.agent {
-                let keep: Vec<i32> = lock_groups(&inner.running_groups)
+                let keep: Vec<i32> = lock_pids(&inner.running_groups)
                     .iter()
                     .copied()
                     .filter(|g| *g != pgid)
@@ -289,7 +286,7 @@ pub(super) async fn run(inner: &Inner, cmd: &Command) -> Result<ExecOutput> {
             // Processes that left the group (setsid) die too, sparing the
             // groups of commands still running in this sandbox: between
             // commands nothing of the sandbox's user runs.
-            let keep: Vec<i32> = lock_groups(&inner.running_groups)
+            let keep: Vec<i32> = lock_pids(&inner.running_groups)
                 .iter()
                 .copied()
                 .filter(|g| *g != pgid)

@@ -647,7 +647,9 @@ pub(crate) async fn run<S: Sandbox>(
         };
         line.push_str(&format!("{l} {streams}; echo $? > {rc}; "));
         if redis {
-            line.push_str("kill $rp 2>/dev/null; wait $rp 2>/dev/null; rm -rf \"$rd\"; ");
+            // SIGKILL: nothing of it is kept, and a SIGTERM waits for
+            // Redis's next timer tick (up to 100 ms at its default hz).
+            line.push_str("kill -KILL $rp 2>/dev/null; wait $rp 2>/dev/null; rm -rf \"$rd\"; ");
         }
         line.push_str(if sharded { ") & " } else { "); " });
     }
